@@ -1,0 +1,1 @@
+"""Domain and services of the trading bot. Never imports aiogram."""

@@ -1,0 +1,18 @@
+"""Process-wide logging: one format, secrets redacted (core.vault installs the redactor)."""
+
+from __future__ import annotations
+
+import logging
+
+from core.vault import REDACTOR
+
+
+def setup_logging(level: str = "INFO") -> None:
+    REDACTOR.install()
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    for noisy in ("aiosqlite", "asyncio", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Alembic environment, versions and the `run_bot.py db ...` commands."""
