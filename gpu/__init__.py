@@ -1,0 +1,1 @@
+"""Array backend (cupy on a CUDA GPU, numpy otherwise) and batched indicator kernels."""

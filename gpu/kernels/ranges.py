@@ -1,0 +1,166 @@
+"""Range-based indicators: ATR and ADX/DI (Wilder), rolling min/max levels (TA-Lib arithmetic)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from gpu.kernels.common import JIT, PARALLEL, fill_nan, first_valid2, first_valid3, is_zero
+from gpu.kernels.recurrence import run
+from gpu.kernels.windows import rolling_max_min
+
+
+@njit(**JIT)
+def true_range(high: float, low: float, prev_close: float) -> float:
+    # TA-Lib's TRUE_RANGE macro, comparisons in its order
+    out = high - low
+    t = math.fabs(high - prev_close)
+    out = t if t > out else out
+    t = math.fabs(low - prev_close)
+    return t if t > out else out
+
+
+@njit(**JIT)
+def atr_row(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
+    # TA_ATR: seed = SMA of the first `period` true ranges, then (prev * (p - 1) + tr) / p
+    n = close.shape[0]
+    s = first_valid3(high, low, close)
+    begin = s + period
+    fill_nan(out, begin)
+    if begin >= n:
+        return
+    # true ranges into the output, then Wilder smoothing over them in place, four at a time
+    for i in range(s + 1, n):
+        out[i] = true_range(high[i], low[i], close[i - 1])
+    total = 0.0
+    for i in range(s + 1, begin + 1):
+        total += out[i]
+    out[begin] = total / period
+    run(out, out, begin + 1, n, out[begin], (period - 1) / period, 1.0 / period)
+    fill_nan(out, begin)
+
+
+@njit(**PARALLEL)
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
+    for r in prange(close.shape[0]):
+        atr_row(high[r], low[r], close[r], period, out[r])
+
+
+@njit(**JIT)
+def adx_row(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    period: int,
+    out_adx: np.ndarray,
+    out_pdi: np.ndarray,
+    out_mdi: np.ndarray,
+) -> None:
+    # TA_ADX / TA_PLUS_DI / TA_MINUS_DI: Wilder-smoothed +DM, -DM and TR summed over the first
+    # period-1 bars, DI from bar `period`, ADX = mean DX over the next `period` bars, then Wilder.
+    n = close.shape[0]
+    s = first_valid3(high, low, close)
+    di_begin = s + period
+    adx_begin = s + 2 * period - 1
+    fill_nan(out_pdi, di_begin)
+    fill_nan(out_mdi, di_begin)
+    fill_nan(out_adx, adx_begin)
+    if di_begin >= n:
+        return
+    p = float(period)
+    pm1 = p - 1.0
+    plus_dm = 0.0
+    minus_dm = 0.0
+    tr = 0.0
+    prev_high = high[s]
+    prev_low = low[s]
+    prev_close = close[s]
+    for today in range(s + 1, di_begin):
+        h = high[today]
+        lo = low[today]
+        diff_p = h - prev_high
+        prev_high = h
+        diff_m = prev_low - lo
+        prev_low = lo
+        if diff_m > 0 and diff_p < diff_m:
+            minus_dm += diff_m
+        elif diff_p > 0 and diff_p > diff_m:
+            plus_dm += diff_p
+        tr += true_range(prev_high, prev_low, prev_close)
+        prev_close = close[today]
+    sum_dx = 0.0
+    adx = 0.0
+    for today in range(di_begin, n):
+        h = high[today]
+        lo = low[today]
+        diff_p = h - prev_high
+        prev_high = h
+        diff_m = prev_low - lo
+        prev_low = lo
+        minus_dm -= minus_dm / p
+        plus_dm -= plus_dm / p
+        if diff_m > 0 and diff_p < diff_m:
+            minus_dm += diff_m
+        elif diff_p > 0 and diff_p > diff_m:
+            plus_dm += diff_p
+        tr = tr - (tr / p) + true_range(prev_high, prev_low, prev_close)
+        prev_close = close[today]
+        have_tr = not is_zero(tr)
+        if have_tr:
+            mdi = 100.0 * (minus_dm / tr)
+            pdi = 100.0 * (plus_dm / tr)
+        else:
+            mdi = 0.0
+            pdi = 0.0
+        out_mdi[today] = mdi
+        out_pdi[today] = pdi
+        if today <= adx_begin:
+            # the first ADX is the plain mean of the first `period` DX values
+            if have_tr:
+                t = mdi + pdi
+                if not is_zero(t):
+                    sum_dx += 100.0 * (math.fabs(mdi - pdi) / t)
+            if today == adx_begin:
+                adx = sum_dx / p
+                out_adx[today] = adx
+            continue
+        if have_tr:
+            t = mdi + pdi
+            if not is_zero(t):
+                dx = 100.0 * (math.fabs(mdi - pdi) / t)
+                adx = ((adx * pm1) + dx) / p
+        out_adx[today] = adx
+
+
+@njit(**PARALLEL)
+def adx(
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    period: int,
+    out_adx: np.ndarray,
+    out_pdi: np.ndarray,
+    out_mdi: np.ndarray,
+) -> None:
+    for r in prange(close.shape[0]):
+        adx_row(high[r], low[r], close[r], period, out_adx[r], out_pdi[r], out_mdi[r])
+
+
+@njit(**JIT)
+def minmax_row(low: np.ndarray, high: np.ndarray, period: int, out_min: np.ndarray, out_max: np.ndarray) -> None:
+    # TA_MIN / TA_MAX over the row's history (gpu/kernels/windows.py)
+    n = low.shape[0]
+    s = first_valid2(low, high)
+    begin = s + period - 1
+    if begin < n:
+        rolling_max_min(high, low, s, period, out_max, out_min)
+    fill_nan(out_min, begin)
+    fill_nan(out_max, begin)
+
+
+@njit(**PARALLEL)
+def minmax(low: np.ndarray, high: np.ndarray, period: int, out_min: np.ndarray, out_max: np.ndarray) -> None:
+    for r in prange(low.shape[0]):
+        minmax_row(low[r], high[r], period, out_min[r], out_max[r])

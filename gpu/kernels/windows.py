@@ -1,0 +1,79 @@
+"""Rolling maximum of one series and minimum of another over `period` candles, branch-free.
+
+van Herk / Gil-Werman: cut the history into blocks of `period`; a window ending at i spans the
+tail of the previous block (its suffix extreme from i - period + 1) and the head of i's block
+(its prefix extreme up to i), so the window's extreme is the larger of the two. The prefixes of a
+block and the suffixes of the block before it advance in the same loop, four independent running
+extremes, so no step waits on the previous one; only `period`-long suffix buffers are needed.
+Extremes are exact, so the values equal TA-Lib's MAX / MIN to the bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gpu.kernels.common import JIT
+
+# max/min are exact whatever the flags; 'nnan' only lets LLVM use the maxsd/minsd instructions
+# instead of compare-and-blend (interior NaN is outside the kernels' contract anyway)
+_EXTREMES = {**JIT, "fastmath": {"nnan"}}
+
+
+@njit(**_EXTREMES)
+def rolling_max_min(
+    high: np.ndarray, low: np.ndarray, start: int, period: int, out_max: np.ndarray, out_min: np.ndarray
+) -> None:
+    """out_max[i] = max(high[i-period+1 : i+1]) and out_min[i] = min(low[...]) for i >= start+period-1.
+
+    Earlier indices of the outputs are scratch (the caller fills its warm-up afterwards). The
+    outputs may not alias the inputs.
+    """
+    n = high.shape[0]
+    p = period
+    suf_max = np.empty(p)
+    suf_min = np.empty(p)
+    for b0 in range(start, n, p):
+        b1 = min(b0 + p, n)
+        m = b1 - b0
+        # prefixes of this block into the outputs; suffixes of the previous block into the buffers
+        pmax = high[b0]
+        pmin = low[b0]
+        out_max[b0] = pmax
+        out_min[b0] = pmin
+        have_prev = b0 > start
+        if have_prev:
+            g = b0 - 1
+            smax = high[g]
+            smin = low[g]
+            suf_max[p - 1] = smax
+            suf_min[p - 1] = smin
+        for j in range(1, p):
+            if j < m:
+                f = b0 + j
+                v = high[f]
+                pmax = v if v > pmax else pmax
+                out_max[f] = pmax
+                v = low[f]
+                pmin = v if v < pmin else pmin
+                out_min[f] = pmin
+            if have_prev:
+                g = b0 - 1 - j
+                v = high[g]
+                smax = v if v > smax else smax
+                suf_max[p - 1 - j] = smax
+                v = low[g]
+                smin = v if v < smin else smin
+                suf_min[p - 1 - j] = smin
+        if not have_prev:
+            continue
+        # a window ending at b0 + j starts at b0 - p + 1 + j, suffix slot j + 1 of the previous block
+        for j in range(m):
+            f = b0 + j
+            if j + 1 < p:
+                a = suf_max[j + 1]
+                c = out_max[f]
+                out_max[f] = a if a > c else c
+                a = suf_min[j + 1]
+                c = out_min[f]
+                out_min[f] = a if a < c else c
