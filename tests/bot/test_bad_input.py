@@ -1,0 +1,67 @@
+"""Bad input end to end: a clear localised reply, and nothing changes. Plus the per-user throttle."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.conftest import Harness
+
+pytestmark = pytest.mark.telegram_limits(off=True)
+
+
+async def test_strangers_are_pointed_to_start(harness: Harness) -> None:
+    chat = harness.chat(5001, "ru")
+    assert await chat.reply("/balance") == "Добро пожаловать! Отправьте /start, чтобы начать."
+    assert await harness.user(5001) is None
+
+
+async def test_unknown_commands_and_stray_text(harness: Harness) -> None:
+    chat = harness.chat(5002)
+    await chat.send("/start")
+    assert "Unknown command" in await chat.reply("/sudo")
+    assert "I did not understand" in await chat.reply("buy me some bitcoin")
+    ru = harness.chat(5003, "ru")
+    await ru.send("/start")
+    assert "Неизвестная команда" in await ru.reply("/sudo")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/deposit -5", "is not an amount"),
+        ("/deposit 0", "greater than zero"),
+        ("/deposit 1e9", "is not an amount"),
+        ("/deposit 10.123456789", "is not an amount"),
+        ("/deposit 99999999999999", "is not an amount"),
+        ("/deposit NaN", "is not an amount"),
+        ("/pnl forever", "Choose a period"),
+    ],
+)
+async def test_bad_arguments_change_nothing(harness: Harness, text: str, expected: str) -> None:
+    chat = harness.chat(5004)
+    await chat.send("/start")
+    assert expected in await chat.reply(text)
+    user = await harness.user(5004)
+    assert user is not None and user.deposit is None
+
+
+async def test_russian_errors_are_translated(harness: Harness) -> None:
+    chat = harness.chat(5005, "ru")
+    await chat.send("/start")
+    assert await chat.reply("/deposit abc") == "«abc» — не сумма. Отправьте число, например 500 или 250.5."
+
+
+@pytest.mark.throttle(throttle_rate=0.2, throttle_burst=3)
+async def test_commands_are_throttled_per_user(harness: Harness) -> None:
+    neighbour = harness.chat(5007)
+    first = await harness.tg.send_text(5006, "/start", "en")
+    for _ in range(6):
+        await harness.tg.send_text(5006, "/status", "en")
+    replies = await harness.tg.wait_messages(5006, after_id=first, timeout=5, count=4)
+    texts = [r["text"] for r in replies]
+    assert texts.count("Too many requests. Please wait a few seconds.") == 1
+    # the neighbour is not slowed down by the spammer
+    assert "virtual balance" in await neighbour.reply("/start")
+    # burst of 3 handled (start + 2 status), one notice, the rest dropped
+    settled = await harness.tg.wait_messages(5006, after_id=first, timeout=1, count=10)
+    assert len(settled) == 4
