@@ -11,11 +11,11 @@ import asyncio
 import base64
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from core.config import ConfigError, load_settings
+from core.config import ROOT, ConfigError, Settings, load_settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -75,33 +75,261 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-# ---------------------------------------------------------------- the rest
-def cmd_run(args: argparse.Namespace) -> int:
-    settings = load_settings()
+# ---------------------------------------------------------------- run and sandbox
+async def _require_head(database_url: str) -> None:
+    from migrations import cli
+
+    current, head = await cli.current_revision(database_url), cli.head()
+    if current != head:
+        raise ConfigError(
+            f"DATABASE_URL: the database is at revision {current or 'base (empty)'}, the code needs {head}: "
+            "run `python run_bot.py db upgrade`"
+        )
+
+
+async def run_app(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+    market_rate_limit: bool = True,
+    drive_cycles: Callable[[Any], Any] | None = None,
+) -> int:
+    """The bot and the trading engine in one event loop until a signal or `stop`.
+
+    `drive_cycles(engine)` replaces the engine's wall-clock scheduler (the sandbox drives cycles from
+    its market clock); it runs as a task next to the bot."""
+    from bot.app import serve
+    from core.db.session import make_engine, make_sessionmaker
+    from core.engine.app import Engine
+    from core.exchange.ccxt_factory import make_client
+    from core.market.stage import build_stage
+    from core.vault import KeyVault
+
+    settings.require_token()
+    vault = KeyVault(settings.master_key_list())
+    await _require_head(settings.database_url)
+    db = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(db)
+    public = make_client("binance", api_url=settings.exchange_api_url, rate_limit=market_rate_limit)
+    stage = build_stage({"binance": public}, redis_url=settings.redis_url)
+    model = _load_model(settings)
+    engine = Engine(settings, sessionmaker, vault, stage, model=model)
+    retrain = _retrainer(settings, sessionmaker, engine)
+    driver: asyncio.Task[Any] | None = None
     try:
-        from app_wiring import run_app  # type: ignore[import-not-found]
-    except ImportError:
-        raise NotBuiltYet("the bot and the trading scheduler are not built yet") from None
-    return int(asyncio.run(run_app(settings)))
+        if drive_cycles is None:
+            await engine.start()
+            _schedule_retraining(settings, engine, retrain)
+        else:
+            await engine.reconcile()
+            driver = asyncio.create_task(drive_cycles(engine))
+        await serve(settings, sessionmaker, vault, retrain=retrain, handle_signals=handle_signals, stop=stop)
+    finally:
+        if driver is not None:
+            driver.cancel()
+        await engine.stop()
+        await db.dispose()
+    return 0
+
+
+def _load_model(settings: Settings) -> Any:
+    """The inference service over MODELS_DIR; it serves whichever version is active (none: no ml)."""
+    from ml.inference import InferenceService
+
+    return InferenceService(settings.models_dir)
+
+
+def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[], Awaitable[str]]:
+    """`/retrain` and the weekly job: start training in a separate process on the market's recent
+    candles; when it ends, every admin is told the numbers, promoted or not."""
+    import logging
+
+    from core.training import TrainSettings, train_and_maybe_promote
+
+    log = logging.getLogger("retrain")
+    running: set[asyncio.Task[None]] = set()
+
+    async def train_and_tell() -> None:
+        from sqlalchemy import select
+
+        from core.db.models import User
+        from core.services.outbox import enqueue
+
+        try:
+            frame = await engine.market.refresh(engine.primary, None, settings.timeframe, history=3000)
+            report = await train_and_maybe_promote(frame, TrainSettings.from_settings(settings), sessionmaker)
+            text = report.text()
+        except Exception as exc:
+            log.exception("retraining failed")
+            text = f"Training failed: {type(exc).__name__}: {exc}"
+        async with sessionmaker() as session, session.begin():
+            admins = await session.scalars(select(User).where(User.telegram_id.in_(settings.admin_ids)))
+            for admin in admins:
+                await enqueue(session, user_id=admin.id, chat_id=admin.telegram_id, kind="retrain", text=text)
+
+    async def retrain() -> str:
+        if running:
+            return "no: a run is already in progress, its numbers will follow"
+        task = asyncio.create_task(train_and_tell())
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return "started"
+
+    return retrain
+
+
+def _schedule_retraining(settings: Settings, engine: Any, retrain: Callable[[], Awaitable[str]]) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    if engine.scheduler is not None:
+        engine.scheduler.add_job(
+            retrain,
+            CronTrigger(day_of_week=settings.retrain_cron_day, hour=3, timezone="UTC"),
+            id="weekly-retrain",
+            max_instances=1,
+            coalesce=True,
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from core.logs import setup_logging
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    return asyncio.run(run_app(settings))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("the sandbox demo is not built yet")
+    return asyncio.run(run_sandbox(args))
+
+
+async def run_sandbox(args: argparse.Namespace) -> int:
+    """Both sandbox servers, the bot and the engine on a fresh SQLite file, and a terminal chat."""
+    import aiohttp
+
+    from core.logs import setup_logging
+    from migrations import cli
+    from sandbox.chat import run_chat
+    from sandbox.exchange.server import ExchangeSandbox
+    from sandbox.telegram import TelegramSandbox
+
+    home = ROOT / "var" / "sandbox"
+    home.mkdir(parents=True, exist_ok=True)
+    key_file = home / "master.key"
+    if not key_file.exists():
+        key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
+        key_file.chmod(0o600)
+    log_file = home / "bot.log"
+    setup_logging("INFO", filename=log_file)  # the terminal belongs to the chat
+
+    exchange = ExchangeSandbox(n_symbols=args.symbols, speed=args.speed, candles_dir=args.candles)
+    telegram = TelegramSandbox()
+    exchange_url, telegram_url = await exchange.start(), await telegram.start()
+    api_key, secret = f"sandbox{os.urandom(8).hex()}", os.urandom(24).hex()
+    async with aiohttp.ClientSession() as http:
+        created = await http.post(
+            f"{exchange_url}/sandbox/accounts",
+            json={"api_key": api_key, "secret": secret, "balances": {"USDT": "10000"}, "can_withdraw": False},
+        )
+        created.raise_for_status()
+    settings = load_settings(
+        telegram_bot_token=telegram.token,
+        telegram_api_url=telegram_url,
+        exchange_api_url=exchange_url,
+        database_url=f"sqlite+aiosqlite:///{home / 'bot.sqlite3'}",
+        master_keys=key_file.read_text().strip(),
+        admin_ids=[args.user_id],
+        models_dir=home / "models",
+        timeframe="5m",
+    )
+    await asyncio.to_thread(cli.upgrade, settings.database_url)
+    print(
+        f"Sandbox running: Telegram {telegram_url}, exchange {exchange_url} (market x{args.speed:g}).\n"
+        f"You are Telegram user {args.user_id} (an admin). Your sandbox Binance account has 10,000 USDT:\n"
+        f"  API key: {api_key}\n  secret:  {secret}\n"
+        f"Try /start, /keys, /deposit 1000, /trade_on, /positions, /pnl, /help. "
+        f"Press a button with /press N; /quit ends. Bot log: {log_file}\n",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    app = asyncio.create_task(
+        run_app(
+            settings,
+            stop=stop,
+            handle_signals=False,
+            market_rate_limit=False,  # the sandbox enforces Binance's weights itself
+            drive_cycles=lambda engine: _cycles_on_market_clock(exchange, engine),
+        )
+    )
+    try:
+        chat = asyncio.create_task(run_chat(telegram_url, args.user_id, args.lang, home / "chat_files"))
+        done, _ = await asyncio.wait({app, chat}, return_when=asyncio.FIRST_COMPLETED)
+        if app in done:  # the bot stopped on its own: show why
+            chat.cancel()
+            app.result()
+    finally:
+        stop.set()
+        await asyncio.gather(app, return_exceptions=True)
+        await telegram.stop()
+        await exchange.stop()
+    return 0
+
+
+async def _cycles_on_market_clock(exchange: Any, engine: Any) -> None:
+    """A cycle at each candle close of the replayed market; the position watch in between."""
+    import logging
+    from datetime import UTC, datetime
+
+    log = logging.getLogger("sandbox")
+    tf_ms = 5 * 60_000
+    last_close = None
+    while True:
+        now_ms = exchange.state.clock.now_ms
+        now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+        try:
+            if now_ms // tf_ms != last_close:
+                last_close = now_ms // tf_ms
+                await engine.run_cycle_once(now=now)
+            else:
+                await engine.watch_once(now=now)
+        except Exception:
+            log.exception("sandbox cycle failed")
+        await asyncio.sleep(1.0)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("the backtester is not built yet")
+    from core.backtest import cli
+    from sandbox.exchange.synthetic import synthetic_ohlcv
+
+    return cli.main(args, candles_provider=synthetic_ohlcv)
+
+
+def _training_candles(args: argparse.Namespace) -> Any:
+    if args.data is not None:
+        from core.ohlcv_files import load_dir
+
+        symbols = [s.strip() for s in args.symbols.split(",")] if args.symbols else None
+        return load_dir(args.data, symbols, args.timeframe)
+    from sandbox.exchange.synthetic import synthetic_ohlcv
+
+    return synthetic_ohlcv(
+        n_symbols=args.n_symbols, n_candles=args.n_candles, timeframe=args.timeframe, seed=args.market_seed
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("model training is not built yet")
+    from core import training
+
+    return training.main(args, candles_provider=_training_candles)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     raise NotBuiltYet("scale-out workers are not built yet")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """`selected` is the command being run; heavy commands add their options only for themselves."""
     parser = argparse.ArgumentParser(
         prog="run_bot.py", description="Multi-user Telegram trading bot. Without a command: run."
     )
@@ -115,12 +343,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default="en", choices=["en", "ru"], help="your Telegram language")
     p.add_argument("--speed", type=float, default=60.0, help="market replay speed (x real time)")
     p.add_argument("--candles", type=Path, help="replay OHLCV files from this folder instead of synthetic")
+    p.add_argument("--symbols", type=int, default=50, help="symbols of the synthetic market")
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("backtest", help="backtest a strategy on stored or synthetic candles")
+    if selected == "backtest":  # its options import numpy, pandas and numba: only when asked for
+        from core.backtest.cli import add_arguments as add_backtest_arguments
+
+        add_backtest_arguments(p)
     p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("train", help="train the model, print its metrics and register the version")
+    p.add_argument("--data", type=Path, help="directory of OHLCV files (default: the synthetic market)")
+    p.add_argument("--symbols", help="comma-separated symbols to read from --data (default: all)")
+    p.add_argument("--timeframe", default="5m", help="candle timeframe of the data")
+    p.add_argument("--n-symbols", type=int, default=20, help="synthetic market: symbols")
+    p.add_argument("--n-candles", type=int, default=3000, help="synthetic market: candles per symbol")
+    p.add_argument("--market-seed", type=int, default=42, help="synthetic market: seed")
+    if selected == "train":  # its options import torch: only when asked for
+        from core.training import add_arguments as add_train_arguments
+
+        add_train_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("worker", help="a scale-out worker consuming per-user cycle jobs from Redis")
@@ -156,11 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(selected)
     args = parser.parse_args(argv)
     func: Any = getattr(args, "func", None)
     if func is None:
-        args = parser.parse_args(["run", *(argv or [])])
+        args = parser.parse_args(["run", *argv])
         func = args.func
     try:
         return int(func(args))

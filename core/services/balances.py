@@ -73,6 +73,8 @@ async def user_balance(
         lines = []
         for row in await paper_balances(session, user.id):
             total = row.free + row.used
+            if total == 0 and row.currency != quote:  # sold out of a position: nothing to show
+                continue
             lines.append(
                 AssetLine(
                     row.currency, row.free, row.used, total, await _value(row.currency, total, quote, prices)

@@ -34,4 +34,4 @@ def fmt_money(value: Decimal, places: int = 2) -> str:
     """12345.678 -> "12,345.68"; tiny non-zero values keep their significant digits."""
     if value != 0 and abs(value) < Decimal(1).scaleb(-places):
         return format(value.normalize(), "f")
-    return f"{value.quantize(Decimal(1).scaleb(-places)):,}"
+    return f"{value.quantize(Decimal(1).scaleb(-places)):,f}"
