@@ -417,6 +417,20 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # database and network failures: one line, with any password in a URL redacted
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError | OSError):
+            raise
+        from core.vault import REDACTOR
+
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0:1] or [""]
+        print(
+            f"{args.command}: database error: {type(exc).__name__}: {REDACTOR.redact(first[0])}",
+            file=sys.stderr,
+        )
+        return 4
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -97,6 +98,49 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value.upper()
+
+    @field_validator("retrain_cron_day")
+    @classmethod
+    def _cron_day(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger(day_of_week=value, timezone="UTC")
+        except ValueError:
+            raise ValueError("must be an APScheduler day_of_week such as sun, mon-fri or 6") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///var/bot.sqlite3)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"must be SQLite or PostgreSQL, not {url.get_backend_name()}")
+        if url.password:  # the URL is a plain str setting: keep its password out of logs
+            _redact(str(url.password))
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value is not None and (password := urlsplit(value).password):
+            _redact(password)
+        return value
+
     def master_key_list(self) -> list[bytes]:
         """The master keys, current first. Raises ConfigError when none is configured."""
         if self.master_keys is not None:
@@ -122,12 +166,22 @@ class Settings(BaseSettings):
                 raise ConfigError(f"{source}: key #{i + 1} {exc}") from None
         if not keys:
             raise ConfigError(f"{source}: holds no key")
+        _redact(*(p.strip() for p in text.split(",")))
         return keys
 
     def require_token(self) -> str:
         if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value().strip():
             raise ConfigError("TELEGRAM_BOT_TOKEN: missing (get one from @BotFather)")
-        return self.telegram_bot_token.get_secret_value()
+        token = self.telegram_bot_token.get_secret_value()
+        _redact(token)  # it is part of every Bot API URL, which HTTP errors may quote
+        return token
+
+
+def _redact(*secrets: str) -> None:
+    """Hand secrets read from settings to the log redactor (imported late: config is loaded first)."""
+    from core.vault import REDACTOR
+
+    REDACTOR.remember(*secrets)
 
 
 def load_settings(**overrides: object) -> Settings:

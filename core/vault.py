@@ -53,6 +53,7 @@ class KeyVault:
         return version in self._keys
 
     def encrypt(self, plaintext: str, *, user_id: int, exchange: str, field: str) -> Sealed:
+        REDACTOR.remember(plaintext)  # it came from somewhere (a chat message): keep it out of logs too
         nonce = os.urandom(NONCE_BYTES)
         aes = self._keys[self.current_version]
         ct = aes.encrypt(nonce, plaintext.encode(), _aad(user_id, exchange, field, self.current_version))
@@ -102,26 +103,54 @@ class Redactor:
     """
 
     MIN_LEN = 6
+    FEW = 32  # up to this many secrets a plain substring search per secret is the fastest
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        # few secrets: all of them, longest first (a secret containing another is replaced whole)
+        self._few: tuple[str, ...] | None = ()
+        # many secrets: first MIN_LEN characters -> the secrets starting so, longest first; a text is
+        # scanned with one dict look-up per position however many users' keys are known
+        self._by_prefix: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
         self._installed = False
 
     def remember(self, *secrets: str | None) -> None:
+        fresh = {s for s in secrets if s and len(s) >= self.MIN_LEN} - self._secrets
+        if not fresh:
+            return
         with self._lock:
-            self._secrets.update(s for s in secrets if s and len(s) >= self.MIN_LEN)
+            for secret in fresh - self._secrets:
+                self._secrets.add(secret)
+                head = secret[: self.MIN_LEN]
+                group = (*self._by_prefix.get(head, ()), secret)
+                self._by_prefix[head] = tuple(sorted(group, key=len, reverse=True))
+            few = len(self._secrets) <= self.FEW
+            self._few = tuple(sorted(self._secrets, key=len, reverse=True)) if few else None
 
     def redact(self, text: str) -> str:
-        if not self._secrets:
+        few = self._few  # snapshots: safe while another thread remembers
+        if few is not None:
+            for secret in few:
+                if secret in text:
+                    text = text.replace(secret, "[REDACTED]")
             return text
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, "[REDACTED]")
-        return text
+        index, width = self._by_prefix, self.MIN_LEN
+        parts: list[str] = []
+        start = i = 0
+        last = len(text) - width
+        while i <= last:
+            for secret in index.get(text[i : i + width], ()):
+                if text.startswith(secret, i):
+                    parts += (text[start:i], "[REDACTED]")
+                    i = start = i + len(secret)
+                    break
+            else:
+                i += 1
+        return "".join((*parts, text[start:])) if parts else text
 
     def contains_secret(self, texts: Iterable[str]) -> bool:
-        return any(s in t for t in texts for s in self._secrets)
+        return any(self.redact(t) != t for t in texts)
 
     def install(self) -> None:
         if self._installed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import DateTime, Numeric, String
@@ -25,9 +25,12 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if isinstance(value, float):
-            raise TypeError("money must be Decimal, not float")
-        dec = Decimal(value)
+        if isinstance(value, float | bool):
+            raise TypeError(f"money must be Decimal, not {type(value).__name__}")
+        try:
+            dec = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValueError(f"money must be a decimal number, got {value!r}") from None
         if not dec.is_finite():
             raise ValueError("money must be finite")
         return format(dec, "f") if dialect.name == "sqlite" else dec

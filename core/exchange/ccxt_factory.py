@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt_async
 
+from core.vault import REDACTOR
+
 BINANCE_DIALECT = frozenset({"binance", "binanceus"})
 SPOT_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",
@@ -44,6 +46,7 @@ def make_client(
     cls = getattr(ccxt_async, exchange_id, None)
     if cls is None or not isinstance(cls, type):
         raise ValueError(f"unknown exchange {exchange_id!r}")
+    REDACTOR.remember(api_key, secret, password)  # whoever passes them in, they never reach a log line
     config: dict[str, Any] = {"enableRateLimit": rate_limit, "options": dict(SPOT_OPTIONS)}
     if api_key is not None:
         config["apiKey"] = api_key

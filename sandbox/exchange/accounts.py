@@ -80,7 +80,7 @@ class Rejection:
 @dataclass
 class Account:
     api_key: str
-    secret: str
+    secret: str = field(repr=False)  # a repr of the account (logs, test failures) never shows it
     can_withdraw: bool = False
     can_trade: bool = True
     revoked: bool = False

@@ -73,14 +73,15 @@ class Authenticator:
         if raw_window:
             try:
                 window = int(float(raw_window))
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # "abc", "nan", "inf"
                 raise err.illegal("recvWindow") from exc
             if window > MAX_RECV_WINDOW:
                 raise BinanceError(-1131, "recvWindow must be less than 60000")
         expected = hmac.new(
             account.secret.encode(), parts.signed_payload().encode(), hashlib.sha256
         ).hexdigest()
-        if not hmac.compare_digest(expected, signature.lower()):
+        # bytes: compare_digest refuses non-ASCII str with a TypeError (a 500 instead of -1022)
+        if not hmac.compare_digest(expected.encode(), signature.lower().encode()):
             raise err.error(err.BAD_SIGNATURE)
         timestamp, now = int(raw_ts), wall_ms()
         if timestamp >= now + AHEAD_TOLERANCE:

@@ -57,6 +57,8 @@ def control_routes(state: SandboxState) -> list[web.RouteDef]:
             parsed = {str(a): Decimal(str(v)) for a, v in dict(balances).items()}
         except (InvalidOperation, TypeError, ValueError) as exc:
             raise _bad("balances must map assets to decimal amounts") from exc
+        if not all(v.is_finite() and v >= 0 for v in parsed.values()):  # "NaN" and "-5" parse too
+            raise _bad("balances must map assets to decimal amounts")
         account = state.accounts.get(key)
         if account is None:
             account = state.accounts[key] = Account(key, secret)

@@ -275,20 +275,26 @@ class TradingDesk:
                 continue
             lo, hi = order.checked_index + 1, index + 1
             order.checked_index = index
+            # float prefilter with half a tick of slack (candles are floats rounded to the tick), then the
+            # exact decimal rule decides, candle by candle, so a near miss never hides a later real hit
+            slack = float(sym.tick) / 2
             if order.side == "BUY":
-                hits = np.nonzero(sym.lo[lo:hi] <= float(order.price))[0]
+                hits = np.nonzero(sym.lo[lo:hi] <= float(order.price) + slack)[0]
             else:
-                hits = np.nonzero(sym.h[lo:hi] >= float(order.price))[0]
-            if hits.size == 0:
-                continue
-            at = lo + int(hits[0])
-            fill = self.fm.limit_resting(
-                order.side.lower(), order.orig_qty, order.price, sym.price(sym.lo[at]), sym.price(sym.h[at])
-            )
-            if fill is None:  # float prefilter said yes but the exact decimals say no
-                continue
-            self._apply_fill(account, sym, order, fill, max(int(sym.ts[at]), order.time))
-            filled += 1
+                hits = np.nonzero(sym.h[lo:hi] >= float(order.price) - slack)[0]
+            for hit in hits:
+                at = lo + int(hit)
+                fill = self.fm.limit_resting(
+                    order.side.lower(),
+                    order.orig_qty,
+                    order.price,
+                    sym.price(sym.lo[at]),
+                    sym.price(sym.h[at]),
+                )
+                if fill is not None:
+                    self._apply_fill(account, sym, order, fill, max(int(sym.ts[at]), order.time))
+                    filled += 1
+                    break
         return filled
 
 

@@ -22,7 +22,8 @@ def request_weight(path: str, method: str, params: dict[str, str]) -> int:
     if path in ("/api/v3/ticker/price", "/api/v3/ticker/bookTicker"):
         return 2 if has_symbol else 4
     if path == "/api/v3/depth":
-        limit = int(params.get("limit", "100") or 100)
+        raw = params.get("limit") or "100"
+        limit = int(raw) if raw.isdigit() else 100  # a malformed limit is the handler's -1100, not a 500
         return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
     if path == "/api/v3/klines":
         return 2

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import subprocess
 import sys
@@ -38,6 +39,11 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ({"DEFAULT_MODE": "yolo"}, "DEFAULT_MODE"),
         ({"EXCHANGE_API_URL": "localhost:1"}, "EXCHANGE_API_URL"),
         ({"USER_CONCURRENCY": "0"}, "USER_CONCURRENCY"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL"),
+        ({"RETRAIN_CRON_DAY": "funday"}, "RETRAIN_CRON_DAY"),
     ],
 )
 def test_malformed_setting_is_named(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str) -> None:
@@ -75,6 +81,34 @@ def test_master_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 def test_missing_token_is_one_line() -> None:
     with pytest.raises(ConfigError, match="^TELEGRAM_BOT_TOKEN: missing"):
         load_settings().require_token()
+
+
+def test_token_and_master_keys_handed_out_are_redacted_from_logs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    token, key = f"98765:{os.urandom(12).hex()}", base64.urlsafe_b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    monkeypatch.setenv("MASTER_KEYS", key)
+    s = load_settings()
+    s.require_token()
+    s.master_key_list()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("tradebot.test").error(
+        "GET https://api.telegram.org/bot%s/getMe failed; key %s", token, key
+    )
+    assert "bot[REDACTED]/getMe" in caplog.text and token not in caplog.text and key not in caplog.text
+
+
+def test_passwords_in_service_urls_are_redacted_from_logs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db_pw, redis_pw = f"dbpw{os.urandom(6).hex()}", f"rpw{os.urandom(6).hex()}"
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://bot:{db_pw}@db:5432/bot")
+    monkeypatch.setenv("REDIS_URL", f"redis://:{redis_pw}@cache:6379/0")
+    s = load_settings()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("tradebot.test").info("settings %r", s)
+    assert db_pw not in caplog.text and redis_pw not in caplog.text and "[REDACTED]" in caplog.text
 
 
 def test_env_example_documents_every_setting() -> None:

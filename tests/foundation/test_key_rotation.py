@@ -177,3 +177,24 @@ async def test_full_key_roundtrip_logs_no_secret(
     assert len(caplog.records) > 20
     for api_key, secret in plain.values():
         assert api_key not in text and secret not in text
+
+
+@pytest.mark.postgres
+async def test_rotate_and_check_on_postgres(postgres_url: str) -> None:
+    from core.db.models import Base
+    from core.db.session import make_engine, make_sessionmaker
+
+    engine = make_engine(postgres_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    sm = make_sessionmaker(engine)
+    try:
+        plain = await _seed(sm, KeyVault([OLD]), 9)
+        vault = KeyVault([NEW, OLD])
+        first = await key_rotation.rotate(sm, vault, batch_size=4)
+        again = await key_rotation.rotate(sm, vault, batch_size=4)
+        assert (first.rotated, again.rotated, first.failures) == (9, 0, [])
+        assert (await key_rotation.check(sm, KeyVault([NEW]))).failures == []
+        assert await _decrypt_all(sm, KeyVault([NEW])) == plain
+    finally:
+        await engine.dispose()

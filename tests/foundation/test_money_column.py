@@ -52,3 +52,15 @@ async def test_postgres_money_is_exact(postgres_url: str) -> None:
             assert await _roundtrip(sm, value) == value
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("ten", "a decimal number"), ("NaN", "finite"), (True, "not bool")]
+)
+async def test_non_numbers_are_refused_clearly(
+    sessionmaker: async_sessionmaker[AsyncSession], value: object, message: str
+) -> None:
+    async with sessionmaker() as s:
+        s.add(User(telegram_id=6, deposit=value))  # type: ignore[arg-type]
+        with pytest.raises(Exception, match=f"money must be .*{message}"):
+            await s.commit()

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.vault import KeyVault, VaultError, key_version, mask
+from core.vault import KeyVault, Redactor, VaultError, key_version, mask
 
 K1, K2 = os.urandom(32), os.urandom(32)
 
@@ -19,7 +20,8 @@ K1, K2 = os.urandom(32), os.urandom(32)
 def test_roundtrip(text: str, user: int, field: str) -> None:
     vault = KeyVault([K1])
     sealed = vault.encrypt(text, user_id=user, exchange="binance", field=field)
-    assert text.encode() not in sealed.ciphertext or text == ""
+    # a short plaintext can occur in random bytes by chance; a long one must not
+    assert len(text.encode()) < 8 or text.encode() not in sealed.ciphertext
     assert (
         vault.decrypt(
             sealed.ciphertext, version=sealed.version, user_id=user, exchange="binance", field=field
@@ -78,3 +80,40 @@ def test_old_key_still_decrypts_and_versions_do_not_depend_on_order() -> None:
 def test_mask() -> None:
     assert mask("ABCDEFGHIJKLMNOP") == "ABCD…MNOP"
     assert mask("short") == "********"
+
+
+def test_a_secret_only_encrypted_is_redacted_too(caplog: pytest.LogCaptureFixture) -> None:
+    # the add-keys path: the plaintext comes from a chat message and is sealed, never decrypted here
+    secret = f"typed-in-chat-{os.urandom(8).hex()}"
+    KeyVault([K1]).encrypt(secret, user_id=9, exchange="binance", field="secret")
+    caplog.set_level(logging.INFO)
+    logging.getLogger("tradebot.test").info("handler saw %r", {"text": secret})
+    assert "[REDACTED]" in caplog.text and secret not in caplog.text
+
+
+def test_redactor_replaces_longest_first_and_ignores_short_values() -> None:
+    r = Redactor()
+    r.remember("abcdef", "abcdefghij", "tiny", None)
+    assert r.redact("x abcdefghij y abcdef z tiny") == "x [REDACTED] y [REDACTED] z tiny"
+    assert r.contains_secret(["..abcdef.."]) and not r.contains_secret(["tiny"])
+
+
+@given(
+    secrets=st.lists(st.text("abcdef0123456789-_:", min_size=6, max_size=40), min_size=1, max_size=80),
+    picks=st.lists(st.integers(0, 79), max_size=6),
+    filler=st.text(max_size=30),
+)
+def test_no_remembered_secret_survives_redaction(secrets: list[str], picks: list[int], filler: str) -> None:
+    # below and above Redactor.FEW secrets, i.e. through both search strategies
+    r = Redactor()
+    r.remember(*secrets)
+    text = filler.join(secrets[i % len(secrets)] for i in picks) + filler
+    redacted = r.redact(text)
+    assert all(s not in redacted for s in secrets if s not in filler)
+
+
+def test_many_secrets_are_redacted_in_place() -> None:
+    r = Redactor()
+    keys = [f"key{n:05d}-{os.urandom(8).hex()}" for n in range(Redactor.FEW * 3)]
+    r.remember(*keys)
+    assert r.redact(f"a {keys[0]} b {keys[-1]}{keys[7]} c") == "a [REDACTED] b [REDACTED][REDACTED] c"

@@ -67,6 +67,33 @@ async def test_tampered_request_fails_the_signature(server: ExchangeServer) -> N
     assert (status, data["code"]) == (400, -1022)
 
 
+async def test_non_ascii_signature_is_minus_1022_not_a_crash(server: ExchangeServer) -> None:
+    query = f"timestamp={int(time.time() * 1000)}&signature=%C3%A9"
+    status, data = await call(server, "GET", "/api/v3/account", {"X-MBX-APIKEY": KEY}, query)
+    assert (status, data["code"]) == (400, -1022)
+
+
+@pytest.mark.parametrize("amount", ["NaN", "-5", "Infinity", "ten"])
+async def test_control_api_refuses_a_balance_that_is_not_an_amount(
+    exchange_server: ExchangeServer, amount: str
+) -> None:
+    with pytest.raises(AssertionError, match="400: balances must map assets to decimal amounts"):
+        await exchange_server.create_account("bad-balance", "s", {"USDT": amount})
+
+
+@pytest.mark.parametrize("window", ["inf", "nan", "abc"])
+async def test_malformed_recv_window_is_minus_1100(server: ExchangeServer, window: str) -> None:
+    query = signed_query({"timestamp": int(time.time() * 1000), "recvWindow": window}, SECRET)
+    status, data = await call(server, "GET", "/api/v3/account", {"X-MBX-APIKEY": KEY}, query)
+    assert (status, data["code"]) == (400, -1100)
+
+
+def test_account_repr_hides_the_secret() -> None:
+    from sandbox.exchange.accounts import Account
+
+    assert SECRET not in repr(Account(KEY, SECRET)) and KEY in repr(Account(KEY, SECRET))
+
+
 async def test_timestamp_outside_recv_window_is_invalid_nonce(server: ExchangeServer) -> None:
     client = binance_client(server, KEY, SECRET)
     try:

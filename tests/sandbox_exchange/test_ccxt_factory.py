@@ -88,6 +88,18 @@ async def test_secret_never_appears_in_logs_or_errors(
     assert secret not in caplog.text
 
 
+async def test_keys_handed_to_a_client_are_redacted_from_logs(caplog: pytest.LogCaptureFixture) -> None:
+    api_key, secret = f"factoryKEY{os.urandom(6).hex()}", f"factorySECRET{os.urandom(8).hex()}"
+    caplog.set_level(logging.INFO)
+    client = make_client("binance", api_key=api_key, secret=secret)
+    try:
+        logging.getLogger("tradebot.test").warning("careless: %s / %s", api_key, secret)
+    finally:
+        await client.close()
+    assert "careless: [REDACTED] / [REDACTED]" in caplog.text
+    assert api_key not in caplog.text and secret not in caplog.text
+
+
 def test_command_line_server_answers(tmp_path: Path) -> None:
     import socket
 

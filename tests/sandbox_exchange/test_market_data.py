@@ -182,6 +182,8 @@ async def test_public_errors_on_the_wire(exchange_server: ExchangeServer) -> Non
             assert (await resp.json())["code"] == -1120
         async with http.get(exchange_server.url + "/api/v3/depth") as resp:
             assert (await resp.json())["code"] == -1102
+        async with http.get(exchange_server.url + "/api/v3/depth?symbol=BTCUSDT&limit=ten") as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == -1100
 
 
 async def test_speed_moves_the_market_clock_in_real_time() -> None:
