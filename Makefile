@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
-	$(VENV)/bin/pybabel compile -q -i $< -o $@
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 locales: $(MO)
 

@@ -100,21 +100,20 @@ async def run_app(
     `drive_cycles(engine)` replaces the engine's wall-clock scheduler (the sandbox drives cycles from
     its market clock); it runs as a task next to the bot."""
     from bot.app import serve
+    from core import model_registry
     from core.db.session import make_engine, make_sessionmaker
     from core.engine.app import Engine
-    from core.exchange.ccxt_factory import make_client
-    from core.market.stage import build_stage
     from core.vault import KeyVault
+    from ml.inference import InferenceService
 
     settings.require_token()
     vault = KeyVault(settings.master_key_list())
     await _require_head(settings.database_url)
     db = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(db)
-    public = make_client("binance", api_url=settings.exchange_api_url, rate_limit=market_rate_limit)
-    stage = build_stage({"binance": public}, redis_url=settings.redis_url)
-    model = _load_model(settings)
-    engine = Engine(settings, sessionmaker, vault, stage, model=model)
+    model = InferenceService(settings.models_dir)  # serves whichever version is active, if any
+    await model_registry.sync(sessionmaker, model.registry)  # versions trained before `db upgrade`
+    engine = Engine.from_settings(settings, sessionmaker, vault, model, rate_limit=market_rate_limit)
     retrain = _retrainer(settings, sessionmaker, engine)
     driver: asyncio.Task[Any] | None = None
     try:
@@ -131,13 +130,6 @@ async def run_app(
         await engine.stop()
         await db.dispose()
     return 0
-
-
-def _load_model(settings: Settings) -> Any:
-    """The inference service over MODELS_DIR; it serves whichever version is active (none: no ml)."""
-    from ml.inference import InferenceService
-
-    return InferenceService(settings.models_dir)
 
 
 def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[], Awaitable[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
@@ -39,7 +40,7 @@ def periods_keyboard() -> InlineKeyboardMarkup:
 
 
 async def show_pnl(reply: Reply, session: AsyncSession, user: User, deps: BotDeps, period: Period) -> None:
-    summary = await pnl_summary(session, user.id, period, deps.prices)
+    summary = await pnl_summary(session, user.id, period, deps.prices, base=user.deposit or Decimal(0))
     lines = [
         _("P&L for {period}:").format(period=period_name(period)),
         _("Realised: {pnl} {quote} ({count} closed trades)").format(

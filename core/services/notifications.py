@@ -22,6 +22,8 @@ TEMPLATES: dict[str, str] = {
         "Your {exchange} keys stopped working, so trading is paused. Add new ones with /keys."
     ),
     "daily_loss": N_("The daily loss limit was hit: no new entries until tomorrow (UTC)."),
+    "cycle_error": N_("Trading for you was skipped this cycle: {reason}."),
+    "reconciled": N_("After a restart your orders were checked with {exchange}: {details}."),
     "daily_summary": N_(
         "Daily summary: realised P&L {pnl} {quote}, {trades} closed trades, {open} open positions."
     ),

@@ -48,16 +48,42 @@ async def realized_since(session: AsyncSession, user_id: int, since: datetime | 
 
 
 async def equity_curve(
-    session: AsyncSession, user_id: int, since: datetime | None, limit: int = 2000
+    session: AsyncSession,
+    user_id: int,
+    since: datetime | None,
+    *,
+    base: Decimal = Decimal(0),
+    unrealized: Decimal = Decimal(0),
+    limit: int = 2000,
 ) -> list[tuple[datetime, Decimal]]:
+    """Stored equity snapshots when there are any; otherwise the curve the closed trades draw:
+    `base` plus the running realised P&L at each exit, and today's unrealised P&L at the end."""
     query = select(EquitySnapshot.ts, EquitySnapshot.equity).where(EquitySnapshot.user_id == user_id)
     if since is not None:
         query = query.where(EquitySnapshot.ts >= since)
     rows = (await session.execute(query.order_by(EquitySnapshot.ts.desc()).limit(limit))).all()
-    return [(ts, eq) for ts, eq in reversed(rows)]
+    if len(rows) >= 2:
+        return [(ts, eq) for ts, eq in reversed(rows)]
+    closes = (
+        await session.execute(
+            select(Position.closed_at, Position.realized_pnl)
+            .where(Position.user_id == user_id, Position.status == PositionStatus.closed)
+            .order_by(Position.closed_at)
+        )
+    ).all()
+    running, points = base, []
+    for closed_at, pnl in closes:
+        running += pnl
+        if closed_at is not None and (since is None or closed_at >= since):
+            points.append((closed_at, running))
+    if points:
+        points.append((max(utcnow(), points[-1][0]), running + unrealized))
+    return points[-limit:]
 
 
-async def pnl_summary(session: AsyncSession, user_id: int, period: Period, prices: PriceSource) -> PnlSummary:
+async def pnl_summary(
+    session: AsyncSession, user_id: int, period: Period, prices: PriceSource, base: Decimal = Decimal(0)
+) -> PnlSummary:
     since = period_start(period)
     realized, trades = await realized_since(session, user_id, since)
     unrealized, unpriced = Decimal(0), 0
@@ -66,9 +92,8 @@ async def pnl_summary(session: AsyncSession, user_id: int, period: Period, price
             unpriced += 1
         else:
             unrealized += view.unrealized
-    return PnlSummary(
-        period, realized, unrealized, trades, unpriced, await equity_curve(session, user_id, since)
-    )
+    curve = await equity_curve(session, user_id, since, base=base, unrealized=unrealized)
+    return PnlSummary(period, realized, unrealized, trades, unpriced, curve)
 
 
 async def snapshot_count(session: AsyncSession, user_id: int) -> int:

@@ -1,6 +1,7 @@
 """Strategies over the batched market frame, the aggregator and the signal book."""
 
 from core.strategy import builtin as _builtin  # noqa: F401  (registers the built-in strategies)
+from core.strategy import ml_strategy as _ml  # noqa: F401  (registers `ml`; torch loads only when used)
 from core.strategy.base import Strategy, StrategySignals
 from core.strategy.book import (
     BlacklistRule,
