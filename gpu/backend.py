@@ -37,7 +37,9 @@ def _cupy_with_device() -> tuple[ModuleType | None, str]:
 
 def backend_name(requested: str | None = None) -> str:
     """The effective backend, 'cpu' or 'gpu', for `requested` (default: $COMPUTE_BACKEND or auto)."""
-    choice = (requested if requested is not None else os.environ.get("COMPUTE_BACKEND", "auto")).strip().lower()
+    choice = (
+        (requested if requested is not None else os.environ.get("COMPUTE_BACKEND", "auto")).strip().lower()
+    )
     if choice not in BACKENDS:
         raise BackendError(f"COMPUTE_BACKEND must be one of {', '.join(BACKENDS)}, got {choice!r}")
     if choice == "cpu":

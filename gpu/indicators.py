@@ -13,11 +13,13 @@ the host with a device round trip (see gpu/README.md).
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import numba
 import numpy as np
 
 from gpu.backend import get_xp, is_gpu_array
@@ -30,13 +32,21 @@ Array = Any  # numpy.ndarray or cupy.ndarray
 # layer aborts the process on concurrent parallel launches from several Python threads
 _LAUNCH = threading.Lock()
 
+# windowed kernels cut a row into time chunks (one per thread) when there are fewer rows than
+# threads and each chunk would hold at least this many candles
+MIN_CHUNK = 65_536
+
 
 class _Batch:
     """Inputs as C-contiguous float64 [symbols, time] host arrays, and how to shape the outputs back."""
 
     def __init__(self, arrays: tuple[Array, ...], xp: ModuleType | None) -> None:
         self.on_device = any(is_gpu_array(a) for a in arrays)
+        # the chosen backend is checked on every call (cached), so COMPUTE_BACKEND=gpu on a host
+        # without a device fails loudly; device inputs go back to the device whatever xp says
         self.xp = xp if xp is not None else get_xp()
+        if self.on_device:
+            self.xp = importlib.import_module("cupy")
         host = [np.ascontiguousarray(a.get() if is_gpu_array(a) else a, dtype=np.float64) for a in arrays]
         shape = host[0].shape
         for a in host:
@@ -58,6 +68,16 @@ class _Batch:
         return arr
 
 
+def _chunks(arr: Array) -> int:
+    """Time chunks per row for the windowed kernels: one, unless fewer rows than threads."""
+    shape = np.shape(arr)
+    rows, n = (1, shape[0]) if len(shape) == 1 else (shape[0], shape[-1])
+    threads = numba.get_num_threads()
+    if rows >= threads or MIN_CHUNK <= 0:
+        return 1
+    return max(1, min(threads, n // MIN_CHUNK))
+
+
 def _period(name: str, value: int, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {value!r}")
@@ -66,7 +86,9 @@ def _period(name: str, value: int, minimum: int) -> int:
     return int(value)
 
 
-def _single(kernel: Callable[..., None], arrays: tuple[Array, ...], params: tuple[Any, ...], xp: Any) -> Array:
+def _single(
+    kernel: Callable[..., None], arrays: tuple[Array, ...], params: tuple[Any, ...], xp: Any
+) -> Array:
     batch = _Batch(arrays, xp)
     out = batch.empty()
     with _LAUNCH:
@@ -86,7 +108,7 @@ def _multi(
 
 def sma(close: Array, period: int = 30, *, xp: ModuleType | None = None) -> Array:
     """Simple moving average (TA-Lib SMA)."""
-    return _single(averages.sma, (close,), (_period("period", period, 2),), xp)
+    return _single(averages.sma, (close,), (_period("period", period, 2), _chunks(close)), xp)
 
 
 def ema(close: Array, period: int = 30, *, xp: ModuleType | None = None) -> Array:
@@ -129,7 +151,7 @@ def bbands(
 
     The default period is the installed TA-Lib's (20; TA-Lib before 0.6 used 5).
     """
-    params = (_period("period", period, 2), float(nbdevup), float(nbdevdn))
+    params = (_period("period", period, 2), float(nbdevup), float(nbdevdn), _chunks(close))
     upper, middle, lower = _multi(averages.bbands, (close,), params, 3, xp)
     return upper, middle, lower
 
@@ -174,7 +196,7 @@ def stoch(
 
 def roc(close: Array, period: int = 10, *, xp: ModuleType | None = None) -> Array:
     """Rate of change in percent: (close / close[-period] - 1) * 100 (TA-Lib ROC)."""
-    return _single(oscillators.roc, (close,), (_period("period", period, 1),), xp)
+    return _single(oscillators.roc, (close,), (_period("period", period, 1), _chunks(close)), xp)
 
 
 def rolling_vwap(
@@ -189,7 +211,8 @@ def rolling_vwap(
 
 def pivots(high: Array, low: Array, period: int = 20, *, xp: ModuleType | None = None) -> tuple[Array, Array]:
     """Support and resistance: rolling min of lows and rolling max of highs (TA-Lib MIN / MAX)."""
-    support, resistance = _multi(ranges.minmax, (low, high), (_period("period", period, 2),), 2, xp)
+    chunks = _chunks(low)
+    support, resistance = _multi(ranges.minmax, (low, high), (_period("period", period, 2), chunks), 2, xp)
     return support, resistance
 
 

@@ -5,26 +5,34 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from gpu.kernels.common import JIT, PARALLEL, fill_nan, first_valid1
-from gpu.kernels.recurrence import run
+from gpu.kernels.common import (
+    chunk_bounds,
+    fill_nan,
+    fill_nan_range,
+    first_valid1,
+    jit,
+    jit_parallel,
+)
+from gpu.kernels.recurrence import powers, run, step4
 
 
-@njit(**JIT)
-def sma_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
-    # TA_INT_SMA: one running total, added before and subtracted after each output
-    n = x.shape[0]
+@jit
+def sma_row(x: np.ndarray, period: int, out: np.ndarray, lo: int, hi: int) -> None:
+    # TA_INT_SMA: one running total, added before and subtracted after each output. Writes
+    # out[lo:hi] only (a time chunk); a chunk after the first restarts the total at its window.
     s = first_valid1(x)
     begin = s + period - 1
-    fill_nan(out, begin)
-    if begin >= n:
+    fill_nan_range(out, lo, min(begin, hi))
+    start = max(begin, lo)
+    if start >= hi:
         return
     total = 0.0
-    for i in range(s, begin):
+    for i in range(start - period + 1, start):
         total += x[i]
-    trailing = s
-    for i in range(begin, n):
+    trailing = start - period + 1
+    for i in range(start, hi):
         total += x[i]
         value = total
         total -= x[trailing]
@@ -32,13 +40,16 @@ def sma_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
         out[i] = value / period
 
 
-@njit(**PARALLEL)
-def sma(x: np.ndarray, period: int, out: np.ndarray) -> None:
-    for r in prange(x.shape[0]):
-        sma_row(x[r], period, out[r])
+@jit_parallel
+def sma(x: np.ndarray, period: int, chunks: int, out: np.ndarray) -> None:
+    rows, n = x.shape
+    for task in prange(rows * chunks):
+        r = task // chunks
+        lo, hi = chunk_bounds(n, chunks, task % chunks)
+        sma_row(x[r], period, out[r], lo, hi)
 
 
-@njit(**JIT)
+@jit
 def ema_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
     # TA_INT_EMA, default compatibility: seeded with the SMA of the first `period` values, then
     # prev + k * (x - prev), evaluated four candles at a time (gpu/kernels/recurrence.py)
@@ -57,13 +68,13 @@ def ema_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
     run(x, out, begin + 1, n, seed, 1.0 - k, k)
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def ema(x: np.ndarray, period: int, out: np.ndarray) -> None:
     for r in prange(x.shape[0]):
         ema_row(x[r], period, out[r])
 
 
-@njit(**JIT)
+@jit
 def macd_row(
     x: np.ndarray, fast: int, slow: int, signal: int, line: np.ndarray, sig: np.ndarray, hist: np.ndarray
 ) -> None:
@@ -85,33 +96,78 @@ def macd_row(
     total = 0.0
     for i in range(s, first + 1):
         total += x[i]
-    line[first] = total / slow  # slow EMA, in the line buffer for now
-    run(x, line, first + 1, n, line[first], 1.0 - k_slow, k_slow)
+    slow_ema = total / slow
     total = 0.0
     for i in range(first - fast + 1, first + 1):
         total += x[i]
-    hist[first] = total / fast  # fast EMA, in the histogram buffer for now
-    run(x, hist, first + 1, n, hist[first], 1.0 - k_fast, k_fast)
-    total = 0.0
-    for i in range(first, n):
-        m = hist[i] - line[i]
+    fast_ema = total / fast
+    # the line up to the signal's seed, one candle at a time (a short stretch)
+    s1, s2, s3, s4 = powers(1.0 - k_slow)
+    f1, f2, f3, f4 = powers(1.0 - k_fast)
+    m = fast_ema - slow_ema
+    line[first] = m
+    total = m
+    for i in range(first + 1, begin + 1):
+        slow_ema = s1 * slow_ema + k_slow * x[i]
+        fast_ema = f1 * fast_ema + k_fast * x[i]
+        m = fast_ema - slow_ema
         line[i] = m
-        if i <= begin:
-            total += m
-    if signal > 1:
-        sig[begin] = total / signal
-        run(line, sig, begin + 1, n, sig[begin], 1.0 - k_sig, k_sig)
-    else:  # a 1-period signal is the line itself in TA-Lib (its MA of period 1 is a copy)
-        for i in range(begin, n):
-            sig[i] = line[i]
-    for i in range(begin, n):
-        hist[i] = line[i] - sig[i]
+        total += m
+    # then all three EMAs four candles per step (gpu/kernels/recurrence.py), in one pass
+    g1, g2, g3, g4 = powers(1.0 - k_sig)
+    signal_ema = total / signal
+    copy = signal == 1  # a 1-period signal is the line itself in TA-Lib (its MA of period 1 is a copy)
+    if copy:
+        signal_ema = m
+    sig[begin] = signal_ema
+    hist[begin] = m - signal_ema
+    i = begin + 1
+    while i + 4 <= n:
+        x0 = x[i]
+        x1 = x[i + 1]
+        x2 = x[i + 2]
+        x3 = x[i + 3]
+        w0, w1, w2, w3 = step4(slow_ema, s1, s2, s3, s4, k_slow, x0, x1, x2, x3)
+        e0, e1, e2, e3 = step4(fast_ema, f1, f2, f3, f4, k_fast, x0, x1, x2, x3)
+        m0 = e0 - w0
+        m1 = e1 - w1
+        m2 = e2 - w2
+        m3 = e3 - w3
+        if copy:
+            q0, q1, q2, q3 = m0, m1, m2, m3
+        else:
+            q0, q1, q2, q3 = step4(signal_ema, g1, g2, g3, g4, k_sig, m0, m1, m2, m3)
+        line[i] = m0
+        line[i + 1] = m1
+        line[i + 2] = m2
+        line[i + 3] = m3
+        sig[i] = q0
+        sig[i + 1] = q1
+        sig[i + 2] = q2
+        sig[i + 3] = q3
+        hist[i] = m0 - q0
+        hist[i + 1] = m1 - q1
+        hist[i + 2] = m2 - q2
+        hist[i + 3] = m3 - q3
+        slow_ema = w3
+        fast_ema = e3
+        signal_ema = q3
+        i += 4
+    while i < n:
+        slow_ema = s1 * slow_ema + k_slow * x[i]
+        fast_ema = f1 * fast_ema + k_fast * x[i]
+        m = fast_ema - slow_ema
+        signal_ema = m if copy else g1 * signal_ema + k_sig * m
+        line[i] = m
+        sig[i] = signal_ema
+        hist[i] = m - signal_ema
+        i += 1
     fill_nan(line, begin)
     fill_nan(sig, begin)
     fill_nan(hist, begin)
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def macd(
     x: np.ndarray, fast: int, slow: int, signal: int, line: np.ndarray, sig: np.ndarray, hist: np.ndarray
 ) -> None:
@@ -119,7 +175,7 @@ def macd(
         macd_row(x[r], fast, slow, signal, line[r], sig[r], hist[r])
 
 
-@njit(**JIT)
+@jit
 def deviation_sums(x: np.ndarray, lo: int, hi: int, ref: float) -> tuple[float, float, float]:
     """Sum of (x - ref), of its square, and the largest square, over x[lo:hi]."""
     s1 = 0.0
@@ -134,9 +190,17 @@ def deviation_sums(x: np.ndarray, lo: int, hi: int, ref: float) -> tuple[float, 
     return s1, s2, biggest
 
 
-@njit(**JIT)
+@jit
 def bbands_row(
-    x: np.ndarray, period: int, up: float, dn: float, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray
+    x: np.ndarray,
+    period: int,
+    up: float,
+    dn: float,
+    upper: np.ndarray,
+    middle: np.ndarray,
+    lower: np.ndarray,
+    lo: int,
+    hi: int,
 ) -> None:
     # Middle band: TA_INT_SMA's running mean (same bits as TA-Lib). Deviation: the population std
     # computed as exactly as the installed TA-Lib does, not as E[x^2] - E[x]^2: running sums of
@@ -144,29 +208,32 @@ def bbands_row(
     # window every `period` candles (the reference stays in it, so d is small and exact) and
     # whenever the window's d^2 sum has shrunk below 1% of the largest d^2 added since, when the
     # subtractions' rounding would show. A window of identical prices has std exactly 0.
-    n = x.shape[0]
+    # Writes out[lo:hi] only (a time chunk), restarting its sums at the chunk's first window.
     s = first_valid1(x)
     begin = s + period - 1
-    fill_nan(upper, begin)
-    fill_nan(middle, begin)
-    fill_nan(lower, begin)
-    if begin >= n:
+    fill_nan_range(upper, lo, min(begin, hi))
+    fill_nan_range(middle, lo, min(begin, hi))
+    fill_nan_range(lower, lo, min(begin, hi))
+    start = max(begin, lo)
+    if start >= hi:
         return
+    first = start - period + 1
     total = 0.0
-    for i in range(s, begin):
+    for i in range(first, start):
         total += x[i]
     flat = 1  # length of the run of identical prices ending at i
-    for i in range(max(s + 1, begin - period + 1), begin):
+    for i in range(max(s + 1, first), start):
         flat = flat + 1 if x[i] == x[i - 1] else 1
     inv = 1.0 / period
-    ref = x[begin]
-    s1, s2, biggest = deviation_sums(x, s, begin, ref)
-    trailing = s
-    rebase = begin + period
-    for i in range(begin, n):
+    ref = x[start]
+    s1, s2, biggest = deviation_sums(x, first, start, ref)
+    trailing = first
+    rebase = start + period
+    # pass 1, the running sums: the window total into `middle`, the variance into `upper`
+    for i in range(start, hi):
         v = x[i]
         total += v
-        mean = total / period
+        middle[i] = total
         total -= x[trailing]
         if i > s:
             flat = flat + 1 if v == x[i - 1] else 1
@@ -179,24 +246,35 @@ def bbands_row(
             ref = v
             rebase = i + period
             s1, s2, biggest = deviation_sums(x, trailing, i + 1, ref)
-        if flat >= period:
-            std = 0.0
-        else:
-            m1 = s1 * inv
-            var = s2 * inv - m1 * m1
-            std = math.sqrt(var) if var > 0.0 else 0.0
+        m1 = s1 * inv
+        var = s2 * inv - m1 * m1
+        upper[i] = var if var > 0.0 and flat < period else 0.0
         old = x[trailing] - ref
         s1 -= old
         s2 -= old * old
         trailing += 1
+    # pass 2, no carried state, so the divisions and square roots run four at a time
+    for i in range(start, hi):
+        mean = middle[i] / period
+        std = math.sqrt(upper[i])
         middle[i] = mean
         upper[i] = mean + std * up
         lower[i] = mean - std * dn
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def bbands(
-    x: np.ndarray, period: int, up: float, dn: float, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray
+    x: np.ndarray,
+    period: int,
+    up: float,
+    dn: float,
+    chunks: int,
+    upper: np.ndarray,
+    middle: np.ndarray,
+    lower: np.ndarray,
 ) -> None:
-    for r in prange(x.shape[0]):
-        bbands_row(x[r], period, up, dn, upper[r], middle[r], lower[r])
+    rows, n = x.shape
+    for task in prange(rows * chunks):
+        r = task // chunks
+        lo, hi = chunk_bounds(n, chunks, task % chunks)
+        bbands_row(x[r], period, up, dn, upper[r], middle[r], lower[r], lo, hi)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import math
 
-
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from gpu.kernels.common import EPS_ZERO, JIT, PARALLEL, fill_nan, first_valid1, first_valid3, is_zero
+from gpu.kernels.common import (
+    EPS_ZERO,
+    chunk_bounds,
+    fill_nan,
+    fill_nan_range,
+    first_valid1,
+    first_valid3,
+    is_zero,
+    jit,
+    jit_parallel,
+)
 from gpu.kernels.recurrence import powers, step4
+from gpu.kernels.windows import rolling_max_min
 
 
-@njit(**JIT)
+@jit
 def rsi_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
     # TA_RSI: mean gain/loss over the first `period` changes, then Wilder smoothing; a zero
     # gain+loss (|.| < 1e-14, or NaN as TA-Lib treats it) gives 0.
@@ -64,25 +74,25 @@ def rsi_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
         i += 1
 
 
-@njit(**JIT)
+@jit
 def up(d: float) -> float:
     """The rise in a change, 0 for a fall (branch-free; adding 0.0 to the idle side is exact)."""
     return d if d > 0.0 else 0.0
 
 
-@njit(**JIT)
+@jit
 def rsi_value(gain: float, loss: float) -> float:
     total = gain + loss
     return 100.0 * (gain / total) if not is_zero(total) else 0.0
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def rsi(x: np.ndarray, period: int, out: np.ndarray) -> None:
     for r in prange(x.shape[0]):
         rsi_row(x[r], period, out[r])
 
 
-@njit(**JIT)
+@jit
 def stoch_row(
     high: np.ndarray,
     low: np.ndarray,
@@ -95,80 +105,54 @@ def stoch_row(
 ) -> None:
     # TA_STOCH with SMA smoothing: fast %K = ((close - lowest) / (highest - lowest)) * 100, 0 on a
     # window flat to within 1e-14 of its extremes (TA-Lib's scaled zero test); slow %K = SMA(fast
-    # %K), slow %D = SMA(slow %K); both start where %D does.
+    # %K), slow %D = SMA(slow %K), both as TA_INT_SMA's running sums; both start where %D does.
+    # The outputs double as work space: extremes, then fast %K, then slow %K, then the results.
     n = close.shape[0]
     s = first_valid3(high, low, close)
     first_k = s + fastk - 1
     first_sk = first_k + slowk - 1
     begin = first_sk + slowd - 1
+    if begin >= n:
+        fill_nan(out_k, n)
+        fill_nan(out_d, n)
+        return
+    rolling_max_min(high, low, s, fastk, out_d, out_k, n, 0)
+    for i in range(first_k, n):
+        highest = out_d[i]
+        lowest = out_k[i]
+        rng = highest - lowest
+        flat = math.fabs(rng) <= EPS_ZERO * (math.fabs(highest) + math.fabs(lowest))
+        ratio = (close[i] - lowest) / rng
+        out_k[i] = 0.0 if flat else ratio * 100.0
+    # slow %K into out_d
+    total = 0.0
+    for i in range(first_k, first_sk):
+        total += out_k[i]
+    for i in range(first_sk, n):
+        total += out_k[i]
+        value = total
+        total -= out_k[i - slowk + 1]
+        out_d[i] = value / slowk
+    # slow %D into out_d, slow %K moved to out_k; a ring keeps the slow %K leaving the window
+    ring = np.empty(slowd)
+    slot = 0  # ring slot of slow %K at i, which is also the slot of the one leaving at i
+    total = 0.0
+    for i in range(first_sk, n):
+        sk = out_d[i]
+        out_k[i] = sk
+        ring[slot] = sk
+        total += sk
+        slot = slot + 1 if slot + 1 < slowd else 0
+        if i < begin:
+            continue
+        value = total
+        total -= ring[slot]
+        out_d[i] = value / slowd
     fill_nan(out_k, begin)
     fill_nan(out_d, begin)
-    if begin >= n:
-        return
-    # rolling extremes the way TA-Lib tracks them: rescan only when the extreme leaves the window
-    lowest = 0.0
-    highest = 0.0
-    lowest_idx = -1
-    highest_idx = -1
-    k_total = 0.0  # running SMA total of fast %K (TA_INT_SMA order)
-    d_total = 0.0  # running SMA total of slow %K
-    trailing = s
-    # fast %K and slow %K history, kept in small rings for the trailing subtraction
-    ring_k = np.empty(slowk, np.float64)
-    ring_sk = np.empty(slowd, np.float64)
-    for today in range(first_k, n):
-        trailing = today - fastk + 1
-        if lowest_idx < trailing:
-            lowest_idx = trailing
-            lowest = low[lowest_idx]
-            for i in range(lowest_idx + 1, today + 1):
-                t = low[i]
-                if t < lowest:
-                    lowest_idx = i
-                    lowest = t
-        else:
-            t = low[today]
-            if t <= lowest:
-                lowest_idx = today
-                lowest = t
-        if highest_idx < trailing:
-            highest_idx = trailing
-            highest = high[highest_idx]
-            for i in range(highest_idx + 1, today + 1):
-                t = high[i]
-                if t > highest:
-                    highest_idx = i
-                    highest = t
-        else:
-            t = high[today]
-            if t >= highest:
-                highest_idx = today
-                highest = t
-        rng = highest - lowest
-        if math.fabs(rng) <= EPS_ZERO * (math.fabs(highest) + math.fabs(lowest)):
-            fk = 0.0
-        else:
-            fk = ((close[today] - lowest) / rng) * 100.0
-        j = today - first_k  # position in the fast %K series
-        ring_k[j % slowk] = fk
-        k_total += fk
-        if j < slowk - 1:
-            continue
-        sk_value = k_total
-        k_total -= ring_k[(j - slowk + 1) % slowk]
-        sk = sk_value / slowk
-        m = j - (slowk - 1)  # position in the slow %K series
-        ring_sk[m % slowd] = sk
-        d_total += sk
-        if m < slowd - 1:
-            continue
-        d_value = d_total
-        d_total -= ring_sk[(m - slowd + 1) % slowd]
-        out_k[today] = sk
-        out_d[today] = d_value / slowd
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def stoch(
     high: np.ndarray,
     low: np.ndarray,
@@ -183,21 +167,22 @@ def stoch(
         stoch_row(high[r], low[r], close[r], fastk, slowk, slowd, out_k[r], out_d[r])
 
 
-@njit(**JIT)
-def roc_row(x: np.ndarray, period: int, out: np.ndarray) -> None:
-    # TA_ROC: ((x / x[-p]) - 1) * 100, 0 where the old price is 0
-    n = x.shape[0]
+@jit
+def roc_row(x: np.ndarray, period: int, out: np.ndarray, lo: int, hi: int) -> None:
+    # TA_ROC: ((x / x[-p]) - 1) * 100, 0 where the old price is 0; writes out[lo:hi] only
     s = first_valid1(x)
     begin = s + period
-    fill_nan(out, begin)
-    for i in range(begin, n):
+    fill_nan_range(out, lo, min(begin, hi))
+    for i in range(max(begin, lo), hi):
         old = x[i - period]
-        out[i] = ((x[i] / old) - 1.0) * 100.0 if old != 0.0 else 0.0
+        ratio = x[i] / old  # inf/nan when old is 0, then replaced: a select the compiler vectorises
+        out[i] = (ratio - 1.0) * 100.0 if old != 0.0 else 0.0
 
 
-@njit(**PARALLEL)
-def roc(x: np.ndarray, period: int, out: np.ndarray) -> None:
-    for r in prange(x.shape[0]):
-        roc_row(x[r], period, out[r])
-
-
+@jit_parallel
+def roc(x: np.ndarray, period: int, chunks: int, out: np.ndarray) -> None:
+    rows, n = x.shape
+    for task in prange(rows * chunks):
+        r = task // chunks
+        lo, hi = chunk_bounds(n, chunks, task % chunks)
+        roc_row(x[r], period, out[r], lo, hi)

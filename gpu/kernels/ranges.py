@@ -5,16 +5,30 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from gpu.kernels.common import JIT, PARALLEL, fill_nan, first_valid2, first_valid3, is_zero
-from gpu.kernels.recurrence import run
+from gpu.kernels.common import (
+    chunk_bounds,
+    fill_nan,
+    fill_nan_range,
+    first_valid2,
+    first_valid3,
+    is_zero,
+    jit,
+    jit_parallel,
+)
+from gpu.kernels.recurrence import powers, step4
 from gpu.kernels.windows import rolling_max_min
 
 
-@njit(**JIT)
+@jit
 def true_range(high: float, low: float, prev_close: float) -> float:
-    # TA-Lib's TRUE_RANGE macro, comparisons in its order
+    # TA-Lib's TRUE_RANGE, max(h - l, |h - c1|, |l - c1|), written as max(h, c1) - min(l, c1): the
+    # same single subtraction of the same two prices whenever high >= low, so the same bits
+    if high >= low:
+        top = high if high > prev_close else prev_close
+        bottom = low if low < prev_close else prev_close
+        return top - bottom
     out = high - low
     t = math.fabs(high - prev_close)
     out = t if t > out else out
@@ -22,7 +36,7 @@ def true_range(high: float, low: float, prev_close: float) -> float:
     return t if t > out else out
 
 
-@njit(**JIT)
+@jit
 def atr_row(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
     # TA_ATR: seed = SMA of the first `period` true ranges, then (prev * (p - 1) + tr) / p
     n = close.shape[0]
@@ -31,24 +45,36 @@ def atr_row(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, o
     fill_nan(out, begin)
     if begin >= n:
         return
-    # true ranges into the output, then Wilder smoothing over them in place, four at a time
-    for i in range(s + 1, n):
-        out[i] = true_range(high[i], low[i], close[i - 1])
     total = 0.0
     for i in range(s + 1, begin + 1):
-        total += out[i]
-    out[begin] = total / period
-    run(out, out, begin + 1, n, out[begin], (period - 1) / period, 1.0 / period)
-    fill_nan(out, begin)
+        total += true_range(high[i], low[i], close[i - 1])
+    prev = total / period
+    out[begin] = prev
+    # Wilder smoothing, four candles per step (gpu/kernels/recurrence.py)
+    a1, a2, a3, a4 = powers((period - 1) / period)
+    b = 1.0 / period
+    i = begin + 1
+    while i + 4 <= n:
+        t0 = true_range(high[i], low[i], close[i - 1])
+        t1 = true_range(high[i + 1], low[i + 1], close[i])
+        t2 = true_range(high[i + 2], low[i + 2], close[i + 1])
+        t3 = true_range(high[i + 3], low[i + 3], close[i + 2])
+        out[i], out[i + 1], out[i + 2], prev = step4(prev, a1, a2, a3, a4, b, t0, t1, t2, t3)
+        out[i + 3] = prev
+        i += 4
+    while i < n:
+        prev = a1 * prev + b * true_range(high[i], low[i], close[i - 1])
+        out[i] = prev
+        i += 1
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
     for r in prange(close.shape[0]):
         atr_row(high[r], low[r], close[r], period, out[r])
 
 
-@njit(**JIT)
+@jit
 def adx_row(
     high: np.ndarray,
     low: np.ndarray,
@@ -134,7 +160,7 @@ def adx_row(
         out_adx[today] = adx
 
 
-@njit(**PARALLEL)
+@jit_parallel
 def adx(
     high: np.ndarray,
     low: np.ndarray,
@@ -148,19 +174,26 @@ def adx(
         adx_row(high[r], low[r], close[r], period, out_adx[r], out_pdi[r], out_mdi[r])
 
 
-@njit(**JIT)
-def minmax_row(low: np.ndarray, high: np.ndarray, period: int, out_min: np.ndarray, out_max: np.ndarray) -> None:
-    # TA_MIN / TA_MAX over the row's history (gpu/kernels/windows.py)
-    n = low.shape[0]
+@jit
+def minmax_row(
+    low: np.ndarray, high: np.ndarray, period: int, out_min: np.ndarray, out_max: np.ndarray, lo: int, hi: int
+) -> None:
+    # TA_MIN / TA_MAX over the row's history (gpu/kernels/windows.py); writes out[lo:hi] only
     s = first_valid2(low, high)
     begin = s + period - 1
-    if begin < n:
-        rolling_max_min(high, low, s, period, out_max, out_min)
-    fill_nan(out_min, begin)
-    fill_nan(out_max, begin)
+    start = max(begin, lo)
+    if start < hi:
+        rolling_max_min(high, low, start - period + 1, period, out_max, out_min, hi, lo)
+    fill_nan_range(out_min, lo, min(begin, hi))
+    fill_nan_range(out_max, lo, min(begin, hi))
 
 
-@njit(**PARALLEL)
-def minmax(low: np.ndarray, high: np.ndarray, period: int, out_min: np.ndarray, out_max: np.ndarray) -> None:
-    for r in prange(low.shape[0]):
-        minmax_row(low[r], high[r], period, out_min[r], out_max[r])
+@jit_parallel
+def minmax(
+    low: np.ndarray, high: np.ndarray, period: int, chunks: int, out_min: np.ndarray, out_max: np.ndarray
+) -> None:
+    rows, n = low.shape
+    for task in prange(rows * chunks):
+        r = task // chunks
+        lo, hi = chunk_bounds(n, chunks, task % chunks)
+        minmax_row(low[r], high[r], period, out_min[r], out_max[r], lo, hi)

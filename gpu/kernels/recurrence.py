@@ -10,18 +10,17 @@ ulps (every weight is positive), well inside the 1e-8 agreement with TA-Lib.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from gpu.kernels.common import JIT
+from gpu.kernels.common import jit
 
 
-@njit(**JIT)
+@jit
 def powers(a: float) -> tuple[float, float, float, float]:
     a2 = a * a
     return a, a2, a2 * a, a2 * a2
 
 
-@njit(**JIT)
+@jit
 def step4(
     s: float, a: float, a2: float, a3: float, a4: float, b: float, x0: float, x1: float, x2: float, x3: float
 ) -> tuple[float, float, float, float]:
@@ -33,7 +32,7 @@ def step4(
     return a * s + q0, a2 * s + q1, a3 * s + q2, a4 * s + q3
 
 
-@njit(**JIT)
+@jit
 def run(src: np.ndarray, dst: np.ndarray, start: int, stop: int, s: float, a: float, b: float) -> float:
     """dst[t] = a * dst[t-1] + b * src[t] for t in [start, stop), from state `s` (dst may be src)."""
     a1, a2, a3, a4 = powers(a)

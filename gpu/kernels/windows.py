@@ -11,25 +11,30 @@ Extremes are exact, so the values equal TA-Lib's MAX / MIN to the bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from gpu.kernels.common import JIT
+from gpu.kernels.common import jit_no_nan
+
 
 # max/min are exact whatever the flags; 'nnan' only lets LLVM use the maxsd/minsd instructions
 # instead of compare-and-blend (interior NaN is outside the kernels' contract anyway)
-_EXTREMES = {**JIT, "fastmath": {"nnan"}}
-
-
-@njit(**_EXTREMES)
+@jit_no_nan
 def rolling_max_min(
-    high: np.ndarray, low: np.ndarray, start: int, period: int, out_max: np.ndarray, out_min: np.ndarray
+    high: np.ndarray,
+    low: np.ndarray,
+    start: int,
+    period: int,
+    out_max: np.ndarray,
+    out_min: np.ndarray,
+    stop: int,
+    emit_from: int,
 ) -> None:
-    """out_max[i] = max(high[i-period+1 : i+1]) and out_min[i] = min(low[...]) for i >= start+period-1.
+    """out_max[i] = max(high[i-period+1 : i+1]) and out_min[i] = min(low[...]) for i in
+    [start + period - 1, stop), with blocks counted from `start`.
 
-    Earlier indices of the outputs are scratch (the caller fills its warm-up afterwards). The
-    outputs may not alias the inputs.
+    Indices in [emit_from, start + period - 1) are scratch (the caller fills its warm-up); nothing
+    before emit_from or from stop on is written. The outputs may not alias the inputs.
     """
-    n = high.shape[0]
+    n = stop
     p = period
     suf_max = np.empty(p)
     suf_min = np.empty(p)
@@ -39,8 +44,9 @@ def rolling_max_min(
         # prefixes of this block into the outputs; suffixes of the previous block into the buffers
         pmax = high[b0]
         pmin = low[b0]
-        out_max[b0] = pmax
-        out_min[b0] = pmin
+        if b0 >= emit_from:
+            out_max[b0] = pmax
+            out_min[b0] = pmin
         have_prev = b0 > start
         if have_prev:
             g = b0 - 1
@@ -53,10 +59,12 @@ def rolling_max_min(
                 f = b0 + j
                 v = high[f]
                 pmax = v if v > pmax else pmax
-                out_max[f] = pmax
+                if f >= emit_from:
+                    out_max[f] = pmax
                 v = low[f]
                 pmin = v if v < pmin else pmin
-                out_min[f] = pmin
+                if f >= emit_from:
+                    out_min[f] = pmin
             if have_prev:
                 g = b0 - 1 - j
                 v = high[g]

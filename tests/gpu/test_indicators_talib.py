@@ -212,8 +212,22 @@ def wide_scales() -> Data:
     return _pad(_ohlcv_from_close(close, rng), np.array([0, 30, 0, 60, 5]))
 
 
+def flat_tail() -> Data:
+    """A few moves, then hundreds of identical candles: smoothed sums decay far below 1e-14."""
+    rng = np.random.default_rng(5)
+    close = np.ones((3, 900))
+    close[:, 1:12] += rng.uniform(-1e-4, 1e-4, (3, 11))
+    close[1] *= 30000.0
+    close[2] *= 1e-5
+    data = {"high": close * 1.00001, "low": close * 0.99999, "close": close, "volume": np.ones_like(close)}
+    data["high"][:, 12:] = close[:, 12:]
+    data["low"][:, 12:] = close[:, 12:]
+    return data
+
+
 DATASETS = {
     "ragged": ragged_random(),
+    "flat_tail": flat_tail(),
     "constant": constant_prices(),
     "gapped": gapped(),
     "wide_scales": wide_scales(),
@@ -228,8 +242,8 @@ def check_case(case: Case, data: Data, label: str) -> None:
     for k, (out, ref) in enumerate(zip(outs, case.refs, strict=True)):
         assert isinstance(out, np.ndarray)
         assert_agrees(out, reference(ref, data, case.common), f"{label} {case.name}[{k}]", input_scale=scale)
-    for k, v in data.items():
-        np.testing.assert_array_equal(v, snapshot[k], err_msg=f"{case.name} modified its input {k}")
+    for name, arr in data.items():
+        np.testing.assert_array_equal(arr, snapshot[name], err_msg=f"{case.name} modified its input {name}")
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
@@ -253,6 +267,19 @@ def test_long_single_series() -> None:
     data = {k: np.ascontiguousarray(v) for k, v in data.items()}
     for case in CASES:
         check_case(case, data, "long")
+
+
+@pytest.mark.parametrize("length", [257, 3_001])
+def test_one_series_cut_into_time_chunks(monkeypatch: pytest.MonkeyPatch, length: int) -> None:
+    """With fewer rows than threads, windowed kernels split the time axis; every cut must be seamless."""
+    monkeypatch.setattr(ind, "MIN_CHUNK", 16)
+    for seed in range(3):
+        data = ragged_random(seed=seed, symbols=1, length=length)
+        for case in CASES:
+            check_case(case, data, f"chunked seed {seed}")
+            flat = case.ours({k: v[0] for k, v in data.items()})
+            for one, batch in zip(flat, case.ours(data), strict=True):
+                np.testing.assert_array_equal(one, batch[0])
 
 
 @st.composite
@@ -295,7 +322,7 @@ def test_generated_series_agree_with_talib(data: Data) -> None:
     [
         (lambda x: ind.sma(x, 1), ValueError),
         (lambda x: ind.ema(x, 0), ValueError),
-        (lambda x: ind.rsi(x, 2.5), TypeError),
+        (lambda x: ind.rsi(x, 2.5), TypeError),  # type: ignore[arg-type]
         (lambda x: ind.roc(x, True), TypeError),
         (lambda x: ind.macd(x, signalperiod=0), ValueError),
         (lambda x: ind.obv(x, x[:, :-1]), ValueError),

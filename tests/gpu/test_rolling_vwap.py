@@ -11,7 +11,9 @@ from gpu import indicators as ind
 from tests.gpu.talib_oracle import assert_agrees, start_of
 
 
-def naive_vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int) -> np.ndarray:
+def naive_vwap(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int
+) -> np.ndarray:
     out = np.full(close.shape, np.nan)
     for r in range(close.shape[0]):
         s = start_of([high[r], low[r], close[r], volume[r]])
@@ -77,7 +79,9 @@ def test_long_series_keeps_its_precision() -> None:
     period=st.integers(1, 20),
     pad=st.integers(0, 30),
 )
-def test_generated_series_match_direct_sums(data: np.ndarray, volume_seed: int, period: int, pad: int) -> None:
+def test_generated_series_match_direct_sums(
+    data: np.ndarray, volume_seed: int, period: int, pad: int
+) -> None:
     rng = np.random.default_rng(volume_seed)
     close = data.copy()
     high = close * (1 + rng.uniform(0, 0.1, close.shape))
