@@ -119,7 +119,7 @@ async def run_app(
     try:
         if drive_cycles is None:
             await engine.start()
-            _schedule_retraining(settings, engine, retrain)
+            _schedule_jobs(settings, engine, sessionmaker, retrain)
         else:
             await engine.reconcile()
             driver = asyncio.create_task(drive_cycles(engine))
@@ -171,17 +171,37 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
     return retrain
 
 
-def _schedule_retraining(settings: Settings, engine: Any, retrain: Callable[[], Awaitable[str]]) -> None:
+def _schedule_jobs(
+    settings: Settings, engine: Any, sessionmaker: Any, retrain: Callable[[], Awaitable[str]]
+) -> None:
+    """Beside the engine's cycle and watch: weekly retraining and the daily summaries."""
+    from datetime import UTC, datetime, timedelta
+
     from apscheduler.triggers.cron import CronTrigger
 
-    if engine.scheduler is not None:
-        engine.scheduler.add_job(
-            retrain,
-            CronTrigger(day_of_week=settings.retrain_cron_day, hour=3, timezone="UTC"),
-            id="weekly-retrain",
-            max_instances=1,
-            coalesce=True,
-        )
+    from core.services.daily_summary import queue_daily_summaries
+
+    async def daily_summaries() -> None:
+        yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+        await queue_daily_summaries(sessionmaker, yesterday, settings.quote_currency)
+
+    if engine.scheduler is None:
+        return
+    engine.scheduler.add_job(
+        retrain,
+        CronTrigger(day_of_week=settings.retrain_cron_day, hour=3, timezone="UTC"),
+        id="weekly-retrain",
+        max_instances=1,
+        coalesce=True,
+    )
+    engine.scheduler.add_job(
+        daily_summaries,
+        CronTrigger(hour=0, minute=5, timezone="UTC"),
+        id="daily-summaries",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -193,10 +213,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    return asyncio.run(run_sandbox(args))
+    home: Path = args.home
+    home.mkdir(parents=True, exist_ok=True)
+    for old in home.glob("bot.sqlite3*"):  # the sandbox exchange is new each run: so is the bot's state
+        old.unlink()
+    return asyncio.run(run_sandbox(args, home))
 
 
-async def run_sandbox(args: argparse.Namespace) -> int:
+async def run_sandbox(args: argparse.Namespace, home: Path) -> int:
     """Both sandbox servers, the bot and the engine on a fresh SQLite file, and a terminal chat."""
     import aiohttp
 
@@ -206,12 +230,6 @@ async def run_sandbox(args: argparse.Namespace) -> int:
     from sandbox.exchange.server import ExchangeSandbox
     from sandbox.telegram import TelegramSandbox
 
-    home = ROOT / "var" / "sandbox"
-    home.mkdir(parents=True, exist_ok=True)
-    key_file = home / "master.key"
-    if not key_file.exists():
-        key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
-        key_file.chmod(0o600)
     log_file = home / "bot.log"
     setup_logging("INFO", filename=log_file)  # the terminal belongs to the chat
 
@@ -230,7 +248,7 @@ async def run_sandbox(args: argparse.Namespace) -> int:
         telegram_api_url=telegram_url,
         exchange_api_url=exchange_url,
         database_url=f"sqlite+aiosqlite:///{home / 'bot.sqlite3'}",
-        master_keys=key_file.read_text().strip(),
+        master_keys=base64.urlsafe_b64encode(os.urandom(32)).decode(),  # lives as long as this database
         admin_ids=[args.user_id],
         models_dir=home / "models",
         timeframe="5m",
@@ -336,6 +354,9 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=60.0, help="market replay speed (x real time)")
     p.add_argument("--candles", type=Path, help="replay OHLCV files from this folder instead of synthetic")
     p.add_argument("--symbols", type=int, default=50, help="symbols of the synthetic market")
+    p.add_argument(
+        "--home", type=Path, default=ROOT / "var" / "sandbox", help="folder for the database, log and files"
+    )
     p.set_defaults(func=cmd_sandbox)
 
     p = sub.add_parser("backtest", help="backtest a strategy on stored or synthetic candles")
