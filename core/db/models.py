@@ -167,6 +167,8 @@ class Order(Base):
     signal_id: Mapped[str | None] = mapped_column(String(64))
     amount: Mapped[Decimal]
     price: Mapped[Decimal | None]
+    # an entry's planned stop, so a fill recovered after a crash gets the stop it was sized for
+    stop_price: Mapped[Decimal | None]
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.pending)
     filled: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     average: Mapped[Decimal | None]

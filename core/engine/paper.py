@@ -113,6 +113,7 @@ class PaperDesk:
                 "signal_id": intent.signal_id[:64],
                 "amount": intent.amount,
                 "price": None,
+                "stop_price": intent.stop if intent.leg == "entry" else None,
                 "status": OrderStatus.closed,
                 "filled": fill.amount,
                 "average": fill.price,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from core.db.models import Order, OrderStatus, OutboxMessage
+from core.db.models import Order, OrderStatus, OutboxMessage, Position
 from core.engine.live import NEVER_REACHED
 from tests.engine.conftest import add_live_user, add_paper_user, agreement
 
@@ -91,3 +91,13 @@ async def test_sigkill_mid_cycle_then_reconcile(exchange_server, sessionmaker, d
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reconciled")
         )
         assert told == 3
+        # the entries recovered after the crash keep the stop they were sized for, not a fallback
+        recovered = list(
+            await s.scalars(select(Order).where(Order.leg == "entry", Order.status == OrderStatus.closed))
+        )
+        assert recovered and all(o.stop_price is not None for o in recovered)
+        for order in recovered:
+            pos = await s.get(Position, order.position_id)
+            assert pos is not None and pos.initial_stop is not None
+            if order.stop_price < pos.entry_price:  # else the fill left no room: the fallback applies
+                assert pos.initial_stop == order.stop_price
