@@ -141,6 +141,7 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
 
     log = logging.getLogger("retrain")
     running: set[asyncio.Task[None]] = set()
+    runs = iter(range(1, 1 << 30))
 
     async def train_and_tell() -> None:
         from sqlalchemy import select
@@ -166,7 +167,7 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
         task = asyncio.create_task(train_and_tell())
         running.add(task)
         task.add_done_callback(running.discard)
-        return "started"
+        return f"#{next(runs)}"
 
     return retrain
 

@@ -22,16 +22,47 @@ raised to the market minimum, and a remainder too small to sell later is merged 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from core.risk import HUNDRED, ZERO, MarketRules, dec
 
 INF = float("inf")
+_T = TypeVar("_T")
 
 
+def _slot_init(cls: type[_T]) -> type[_T]:
+    """Give a frozen slots dataclass an __init__ that writes each slot through its descriptor.
+
+    The generated one goes through object.__setattr__ per field to get past `frozen`, at about twice
+    the cost; these records are made for every entry, exit and price the backtester and the position
+    monitor handle. Same parameters and defaults; the instances stay frozen.
+    """
+    names: list[str] = []
+    ns: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if not f.init or f.default_factory is not MISSING or f.kw_only:
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain positional fields are supported")
+        ns[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        if f.default is MISSING:
+            names.append(f.name)
+        else:
+            ns[f"_default_{f.name}"] = f.default
+            names.append(f"{f.name}=_default_{f.name}")
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__")
+    body = "\n".join(f"    _set_{f.name}(self, {f.name})" for f in fields(cls))  # type: ignore[arg-type]
+    # generated from the class's own field names, the way dataclasses builds the original
+    exec(f"def __init__(self, {', '.join(names)}):\n{body}\n", ns)  # noqa: S102
+    init = ns["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    setattr(cls, "__init__", init)  # noqa: B010
+    return cls
+
+
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Target:
     price: Decimal
@@ -39,6 +70,7 @@ class Target:
     done: bool = False
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class PositionState:
     """An open position; the fields map one to one onto core.db.models.Position."""
@@ -127,6 +159,7 @@ class ExitPlan:
         )
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Candle:
     time: int  # ms, open time
@@ -136,6 +169,7 @@ class Candle:
     close: Decimal
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class ExitAction:
     """Sell `amount` (long) with a market order whose reference price is `price`."""
@@ -161,17 +195,11 @@ def open_position(
     if stop_price is not None and stop_price < entry_price:
         r = entry_price - stop_price
         targets = tuple(Target(_round_tick(entry_price + r * m, tick), frac) for m, frac in plan.targets)
+    # positional: a keyword call costs a quarter more, and this runs for every entry the backtester makes
+    # (symbol, amount, initial_amount, entry_price, stop_price, initial_stop, targets, trail_active,
+    # high_water, opened_at)
     return PositionState(
-        symbol=symbol,
-        amount=amount,
-        initial_amount=amount,
-        entry_price=entry_price,
-        stop_price=stop_price,
-        initial_stop=stop_price,
-        targets=targets,
-        trail_active=False,
-        high_water=entry_price,
-        opened_at=opened_at,
+        symbol, amount, amount, entry_price, stop_price, stop_price, targets, False, entry_price, opened_at
     )
 
 

@@ -49,9 +49,16 @@ class FillModel:
         return round_to_tick(ref * (1 - self.slippage), tick, up=False)
 
     def market(self, side: str, amount: Decimal, ref: Decimal, tick: Decimal | None = None) -> Fill:
+        price, cost, fee = self.market_values(side, amount, ref, tick)
+        return Fill(price, amount, cost, fee, taker=True)
+
+    def market_values(
+        self, side: str, amount: Decimal, ref: Decimal, tick: Decimal | None = None
+    ) -> tuple[Decimal, Decimal, Decimal]:
+        """`market` as (price, cost, fee) without the record, for the backtester's loop."""
         price = self.market_price(side, ref, tick)
         cost = price * amount
-        return Fill(price, amount, cost, self.fee(cost, taker=True), taker=True)
+        return price, cost, self.fee(cost, taker=True)
 
     def limit_on_place(
         self, side: str, amount: Decimal, limit: Decimal, ref: Decimal, tick: Decimal | None = None

@@ -14,6 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, getcontext
 from typing import Any
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 FEE_QUANTUM = Decimal("1e-8")  # fees are rounded up to this (core.fills)
 HUNDRED = Decimal(100)
 TICK_SIZE = 4  # ccxt precision modes (ccxt.base.decimal_to_precision)
@@ -172,13 +173,18 @@ class SizeDecision:
 _FLOOR: dict[int, Context] = {}
 
 
-def div_floor(a: Decimal, b: Decimal) -> Decimal:
-    """a / b rounded toward zero, so a size computed from a cap never exceeds it."""
+def _floor_context() -> Context:
+    """A context rounding toward zero at the current precision (made once per precision)."""
     prec = getcontext().prec
     ctx = _FLOOR.get(prec)
     if ctx is None:
         ctx = _FLOOR[prec] = Context(prec=prec, rounding=ROUND_FLOOR)
-    return ctx.divide(a, b)
+    return ctx
+
+
+def div_floor(a: Decimal, b: Decimal) -> Decimal:
+    """a / b rounded toward zero, so a size computed from a cap never exceeds it."""
+    return _floor_context().divide(a, b)
 
 
 def daily_loss_reached(settings: RiskSettings, realized_pnl_today: Decimal) -> bool:
@@ -227,35 +233,75 @@ def size_entry(
     fee_rate: Decimal = ZERO,
 ) -> SizeDecision:
     """The amount to buy at `price` (long), or the reason there is no order."""
-    if settings.deposit <= 0:
-        return SizeDecision(None, "no deposit set")
-    if daily_loss_reached(settings, account.realized_pnl_today):
-        return SizeDecision(None, "daily loss limit reached", daily_limit_hit=True)
-    if account.open_positions >= settings.max_open_positions:
-        return SizeDecision(
-            None, f"already {account.open_positions} open positions (max {settings.max_open_positions})"
-        )
-    if price <= 0:
-        return SizeDecision(None, "no valid price")
+    amount, reason, limited_by, daily_hit = size_values(
+        settings,
+        account.free,
+        account.open_positions,
+        account.symbol_exposure.get(rules.symbol, ZERO) if account.symbol_exposure else ZERO,
+        account.total_exposure,
+        account.realized_pnl_today,
+        rules,
+        price,
+        stop_price,
+        fee_rate,
+    )
+    return SizeDecision(amount, reason, limited_by, daily_hit)
 
+
+def size_values(
+    settings: RiskSettings,
+    free: Decimal,
+    open_positions: int,
+    symbol_exposure: Decimal,
+    total_exposure: Decimal,
+    realized_pnl_today: Decimal,
+    rules: MarketRules,
+    price: Decimal,
+    stop_price: Decimal | None,
+    fee_rate: Decimal = ZERO,
+) -> tuple[Decimal | None, str | None, str | None, bool]:
+    """`size_entry` on plain values: (amount or None, reason refused, cap that bound it, daily limit hit).
+
+    The one sizing rule; the backtester calls it directly to skip building the two records per entry.
+    """
+    deposit = settings.deposit
+    if deposit <= ZERO:
+        return None, "no deposit set", None, False
+    # (with a positive deposit the cap is positive exactly when the limit is: skip working it out if not)
+    if settings.daily_loss_limit_pct > ZERO and daily_loss_reached(settings, realized_pnl_today):
+        return None, "daily loss limit reached", None, True
+    if open_positions >= settings.max_open_positions:
+        return (
+            None,
+            f"already {open_positions} open positions (max {settings.max_open_positions})",
+            None,
+            False,
+        )
+    if price <= ZERO:
+        return None, "no valid price", None, False
+
+    floor = _floor_context()
+    one_fee = ONE + fee_rate
     if settings.fixed_fraction is not None:
-        amount = div_floor(account.free * settings.fixed_fraction, price * (1 + fee_rate))
+        amount = floor.divide(free * settings.fixed_fraction, price * one_fee)
         limited_by = "fixed fraction"
     else:
         if stop_price is None or stop_price >= price:
-            return SizeDecision(None, "no valid stop below the entry price")
-        amount = div_floor(settings.risk_amount, price - stop_price)
+            return None, "no valid stop below the entry price", None, False
+        amount = floor.divide(settings.risk_amount, price - stop_price)
         limited_by = "risk per trade"
 
     caps = (
-        ("share per symbol", settings.symbol_cap - account.symbol_exposure.get(rules.symbol, ZERO)),
-        ("deposit", settings.deposit - account.total_exposure),
+        ("share per symbol", settings.symbol_cap - symbol_exposure),
+        ("deposit", deposit - total_exposure),
         # cost plus the fee (rounded up to 1e-8) must be payable
-        ("free balance", div_floor(account.free - (FEE_QUANTUM if fee_rate > 0 else ZERO), 1 + fee_rate)),
+        ("free balance", floor.divide(free - (FEE_QUANTUM if fee_rate > ZERO else ZERO), one_fee)),
     )
+    cost = amount * price
     for name, cap_cost in caps:
-        if amount * price > cap_cost:
-            amount = div_floor(max(cap_cost, ZERO), price)
+        if cost > cap_cost:
+            amount = floor.divide(max(cap_cost, ZERO), price)
+            cost = amount * price
             limited_by = name
     if rules.max_amount is not None and amount > rules.max_amount:
         amount, limited_by = rules.max_amount, "market maximum"
@@ -263,5 +309,5 @@ def size_entry(
     amount = rules.floor_amount(amount)
     problem = rules.violation(amount, price)
     if problem is not None:
-        return SizeDecision(None, f"{problem} (size limited by {limited_by})", limited_by)
-    return SizeDecision(amount, None, limited_by)
+        return None, f"{problem} (size limited by {limited_by})", limited_by, False
+    return amount, None, limited_by, False

@@ -4,7 +4,9 @@ Signals are taken on each candle's close and filled at the next candle's open th
 FillModel (slippage, fees on both sides). Sizing goes through core.risk and every exit through
 core.exits.on_candle, exactly as in paper and live trading. Speed comes from computing signals for
 all candles at once and from visiting only the candles where something can happen: an entry
-signal, or a candle that touches one of an open position's levels (core.backtest.scan).
+signal, or a candle that touches one of an open position's levels (core.backtest.scan). Plans whose
+positions only leave on a signal or a time exit (no stops) take the leaner loop of
+core.backtest.signal_exits, which gives the same results.
 
 Within one candle: exits decided at the open (signal, time, gap through the stop) free cash and
 slots for the entries filled at that open; exits inside the candle (stop, targets) only after them.
@@ -12,21 +14,32 @@ slots for the entries filled at that open; exits inside the candle (stop, target
 
 from __future__ import annotations
 
+import gc
 import heapq
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from core.backtest import signal_exits
+from core.backtest.records import (
+    BacktestConfig,
+    BacktestResult,
+    Exit,
+    Moves,
+    Outcome,
+    Trade,
+    equity_curve,
+)
 from core.backtest.scan import next_event
-from core.exits import INF, Candle, ExitPlan, PositionState, close_all, on_candle, open_position, watch_levels
-from core.fills import FillModel
-from core.risk import ZERO, AccountState, MarketRules, RiskSettings, atr_stop, size_entry
+from core.exits import INF, Candle, PositionState, close_all, on_candle, open_position, watch_levels
+from core.risk import ZERO, AccountState, MarketRules, atr_stop, size_entry
 from core.strategy.base import Strategy
 from core.strategy.book import Combined, Weights, combine
 from core.strategy.frame import MarketFrame
@@ -34,118 +47,6 @@ from core.strategy.registry import create
 
 DAY_MS = 86_400_000
 _NONE: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    deposit: Decimal = Decimal(10000)
-    fee: Decimal = Decimal("0.001")
-    slippage: Decimal = Decimal(0)
-    risk: RiskSettings | None = None  # default: the user defaults with this deposit
-    exits: ExitPlan = field(default_factory=ExitPlan)
-    stop_atr_mult: Decimal | None = Decimal(2)  # None: positions open without a stop
-    atr_period: int = 14
-    stop_fallback_pct: Decimal | None = Decimal(2)  # while the ATR is still warming up
-    markets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # ccxt-style market dicts
-    weights: Weights | None = None
-    start_ms: int | None = None  # trade only candles in [start_ms, end_ms]; indicators see all data
-    end_ms: int | None = None
-    close_at_end: bool = True
-    progress: bool = False
-
-    def risk_settings(self) -> RiskSettings:
-        return self.risk if self.risk is not None else RiskSettings(deposit=self.deposit)
-
-    def fill_model(self) -> FillModel:
-        return FillModel(taker_fee=self.fee, maker_fee=self.fee, slippage=self.slippage)
-
-
-@dataclass(slots=True)
-class Exit:
-    time: int
-    price: Decimal
-    amount: Decimal
-    fee: Decimal
-    reason: str
-
-
-@dataclass(slots=True)
-class Trade:
-    symbol: str
-    entry_time: int
-    entry_price: Decimal
-    amount: Decimal
-    entry_fee: Decimal
-    signal_id: str | None = None
-    exits: list[Exit] = field(default_factory=list)
-    strength: float = 0.0
-
-    @property
-    def exit_time(self) -> int:
-        return self.exits[-1].time
-
-    @property
-    def exit_price(self) -> Decimal:
-        """Amount-weighted average of the exit fills."""
-        sold = sum((e.amount for e in self.exits), ZERO)
-        return sum((e.price * e.amount for e in self.exits), ZERO) / sold if sold else ZERO
-
-    @property
-    def exit_reason(self) -> str:
-        return self.exits[-1].reason
-
-    @property
-    def fees(self) -> Decimal:
-        return self.entry_fee + sum((e.fee for e in self.exits), ZERO)
-
-    @property
-    def pnl(self) -> Decimal:
-        proceeds = sum((e.price * e.amount for e in self.exits), ZERO)
-        return proceeds - self.entry_price * self.amount - self.fees
-
-    @property
-    def return_pct(self) -> Decimal:
-        cost = self.entry_price * self.amount
-        return self.pnl / cost * 100 if cost else ZERO
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "entry_time": self.entry_time,
-            "entry_price": str(self.entry_price),
-            "exit_time": self.exit_time,
-            "exit_price": str(self.exit_price),
-            "amount": str(self.amount),
-            "fees": str(self.fees),
-            "pnl": str(self.pnl),
-            "return_pct": str(self.return_pct.quantize(Decimal("0.0001"))),
-            "exit_reason": self.exit_reason,
-            "exits": [
-                {
-                    "time": e.time,
-                    "price": str(e.price),
-                    "amount": str(e.amount),
-                    "fee": str(e.fee),
-                    "reason": e.reason,
-                }
-                for e in self.exits
-            ],
-        }
-
-
-@dataclass
-class BacktestResult:
-    symbols: tuple[str, ...]
-    times: np.ndarray  # ms, the traded window
-    equity: np.ndarray  # float, mark-to-market at each candle's close
-    exposure: np.ndarray  # bool, any position held at the candle's close
-    trades: list[Trade]
-    final_cash: Decimal
-    deposit: Decimal
-    timeframe_ms: int
-    strategy: str
-    refused: Counter[str] = field(default_factory=Counter)
-    daily_limit_days: int = 0
 
 
 @dataclass(slots=True)
@@ -172,11 +73,16 @@ def run_backtest(
     frame: MarketFrame,
     strategy: str | Strategy | Sequence[Strategy | str] | Combined,
     config: BacktestConfig | None = None,
+    *,
+    fast_path: bool = True,
 ) -> BacktestResult:
-    """Trade the strategy (or the weighted set) over the frame; see the module doc for the rules."""
+    """Trade the strategy (or the weighted set) over the frame; see the module doc for the rules.
+
+    `fast_path=False` forces the general loop even for a signal-only plan (tests compare the two).
+    """
     config = config or BacktestConfig()
     combined = resolve_strategy(frame, strategy, config.weights)
-    return _Engine(frame, combined, config).run()
+    return _Engine(frame, combined, config).run(fast_path)
 
 
 class _Engine:
@@ -237,22 +143,85 @@ class _Engine:
             return end
         return next_event(self.frame.low, self.frame.high, s, start, end, down, up)
 
-    def run(self) -> BacktestResult:
-        f, cfg, plan, fm = self.frame, self.cfg, self.plan, self.fm
-        sig = self.combined.signals
-        t0, t1 = self.t0, self.t1
-        times = f.times
-        exit_at_open = self.exit_at_open
-        track_days = self.track_days
-
-        # entry candidates: signal on close of t, fill at the open of t + 1, strongest first per candle
+    def candidates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Entry candidates (candle, symbol, strength): a signal on the close of t fills at the open of
+        t + 1; sorted by candle, strongest first within one."""
+        f, sig, t0, t1 = self.frame, self.combined.signals, self.t0, self.t1
         ent = sig.entry[:, t0 : t1 - 1] & np.isfinite(f.open[:, t0 + 1 : t1])
         s_idx, t_rel = np.nonzero(ent)
         strength = sig.strength[s_idx, t_rel + t0]
         order = np.lexsort((s_idx, -strength, t_rel))
-        cand_k = (t_rel[order] + t0 + 1).tolist()
-        cand_s = s_idx[order].tolist()
-        cand_strength = strength[order].tolist()
+        return t_rel[order] + t0 + 1, s_idx[order], strength[order]
+
+    def run(self, fast: bool = True) -> BacktestResult:
+        cfg = self.cfg
+        cand = self.candidates()
+        bar = tqdm(
+            total=self.t1 - self.t0, unit="candle", disable=not cfg.progress, mininterval=0.5, desc="backtest"
+        )
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the loop allocates many small long-lived objects and no cycles: skip the GC passes
+        try:
+            return self._run(cand, bar, fast)
+        finally:
+            if gc_was_on:
+                gc.enable()
+
+    def _run(
+        self, cand: tuple[np.ndarray, np.ndarray, np.ndarray], bar: tqdm[Any], fast: bool
+    ) -> BacktestResult:
+        if fast and signal_exits.applies(self.cfg):
+            out = signal_exits.run(
+                self.frame,
+                self.cfg,
+                self.risk,
+                self.fm,
+                self.rules,
+                self.exit_at_open,
+                *cand,
+                self.t0,
+                self.t1,
+                bar.update,
+            )
+        else:
+            out = self._loop(*cand, bar.update)
+        bar.close()
+        return self._result(out)
+
+    def _result(self, out: Outcome) -> BacktestResult:
+        f, cfg, t0, t1 = self.frame, self.cfg, self.t0, self.t1
+        equity, exposure = equity_curve(f.close[:, t0:t1], out.moves, t0, float(cfg.deposit))
+        trades = sorted(out.trades, key=attrgetter("entry_time", "symbol"))
+        return BacktestResult(
+            symbols=f.symbols,
+            times=f.times[t0:t1].copy(),
+            equity=equity,
+            exposure=exposure,
+            trades=trades,
+            final_cash=out.cash,
+            deposit=cfg.deposit,
+            timeframe_ms=f.timeframe_ms,
+            strategy=self.combined.strategy_key,
+            refused=out.refused,
+            daily_limit_days=len(out.limit_days),
+        )
+
+    def _loop(
+        self,
+        cand_k_arr: np.ndarray,
+        cand_s_arr: np.ndarray,
+        cand_strength_arr: np.ndarray,
+        progress: Callable[[int], object],
+    ) -> Outcome:
+        """The general loop: any exit plan, visiting entry candles and candles touching a level."""
+        f, cfg, plan, fm = self.frame, self.cfg, self.plan, self.fm
+        t0, t1 = self.t0, self.t1
+        times = f.times
+        exit_at_open = self.exit_at_open
+        track_days = self.track_days
+        cand_k = cand_k_arr.tolist()
+        cand_s = cand_s_arr.tolist()
+        cand_strength = cand_strength_arr.tolist()
         n_cand = len(cand_k)
 
         cash = cfg.deposit
@@ -265,7 +234,7 @@ class _Engine:
         limit_days: set[int] = set()
         refused: Counter[str] = Counter()
         trades: list[Trade] = []
-        moves: list[tuple[int, int, float, float]] = []  # (symbol, candle, amount change, cash change)
+        moves = Moves()
         max_hold = plan.max_holding_ms
         atr = self.atr
         stop_mult, stop_fallback = cfg.stop_atr_mult, cfg.stop_fallback_pct
@@ -291,7 +260,7 @@ class _Engine:
                 day = t // DAY_MS
                 pnl = (fill.price - trade.entry_price) * amount - fill.fee
                 realized_by_day[day] = realized_by_day.get(day, ZERO) + pnl
-            moves.append((s, k, -float(amount), float(proceeds)))
+            moves.add(s, k, -float(amount), float(proceeds))
             return proceeds
 
         def apply(s: int, k: int, entry_candle: bool) -> tuple[Decimal, bool]:
@@ -318,7 +287,6 @@ class _Engine:
             schedule(s, pos, k + 1, k + 1)
             return later, False
 
-        bar = tqdm(total=t1 - t0, unit="candle", disable=not cfg.progress, mininterval=0.5, desc="backtest")
         shown = t0
         ci = 0
         while True:
@@ -328,7 +296,7 @@ class _Engine:
             if k >= t1:
                 break
             if k - shown > 20000:
-                bar.update(k - shown)
+                progress(k - shown)
                 shown = k
             later = ZERO
             closed_inside: frozenset[int] = _NONE  # closed during candle k: still held at its open
@@ -379,7 +347,7 @@ class _Engine:
                 if track_days:
                     realized_by_day[day] = realized_by_day.get(day, ZERO) - fill.fee
                 open_[s] = _Open(state, trade, rules, gen)
-                moves.append((s, k, float(fill.amount), -float(spent)))
+                moves.add(s, k, float(fill.amount), -float(spent))
                 fresh.append(s)
             # the new positions live through the rest of their entry candle (no exit signal at its open)
             for s in fresh:
@@ -401,40 +369,5 @@ class _Engine:
             cash += sell(s, last, pos, a.amount, a.price, a.reason)
             trades.append(pos.trade)
             del open_[s]
-        bar.update(t1 - shown)
-        bar.close()
-
-        equity, exposure = _equity_curve(f.close[:, t0:t1], moves, t0, float(cfg.deposit))
-        trades.sort(key=lambda tr: (tr.entry_time, tr.symbol))
-        return BacktestResult(
-            symbols=f.symbols,
-            times=times[t0:t1].copy(),
-            equity=equity,
-            exposure=exposure,
-            trades=trades,
-            final_cash=cash,
-            deposit=cfg.deposit,
-            timeframe_ms=f.timeframe_ms,
-            strategy=self.combined.strategy_key,
-            refused=refused,
-            daily_limit_days=len(limit_days),
-        )
-
-
-def _equity_curve(
-    close: np.ndarray, moves: list[tuple[int, int, float, float]], t0: int, deposit: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mark-to-market equity at each close (float: for metrics only) and whether anything was held."""
-    n_sym, width = close.shape
-    amount_delta = np.zeros((n_sym, width))
-    cash = np.full(width, 0.0)
-    if moves:
-        arr = np.asarray(moves, dtype=np.float64)
-        sym = arr[:, 0].astype(np.intp)
-        col = arr[:, 1].astype(np.intp) - t0
-        np.add.at(amount_delta, (sym, col), arr[:, 2])
-        np.add.at(cash, col, arr[:, 3])
-    held = np.cumsum(amount_delta, axis=1)
-    held[np.abs(held) < 1e-12] = 0.0
-    value = (held * np.nan_to_num(close, nan=0.0)).sum(axis=0)
-    return deposit + np.cumsum(cash) + value, (held != 0).any(axis=0)
+        progress(t1 - shown)
+        return Outcome(trades, moves, cash, refused, limit_days)

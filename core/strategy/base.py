@@ -30,9 +30,12 @@ class StrategySignals:
     def build(cls, entry: BoolArray, exit_: BoolArray, strength: FloatArray | float = 1.0) -> StrategySignals:
         entry = np.asarray(entry, dtype=bool)
         exit_ = np.asarray(exit_, dtype=bool)
-        raw = np.broadcast_to(np.asarray(strength, dtype=np.float64), entry.shape)
-        strength_arr = np.where(entry, np.clip(np.nan_to_num(raw, nan=0.0), 0.0, 1.0), 0.0)
-        return cls(entry, exit_, strength_arr)
+        raw = np.asarray(strength, dtype=np.float64)
+        # a scalar strength is cleaned once, not once per cell of a broadcast copy
+        clean = np.clip(np.nan_to_num(raw, nan=0.0), 0.0, 1.0)
+        if clean.ndim:
+            clean = np.broadcast_to(clean, entry.shape)
+        return cls(entry, exit_, np.where(entry, clean, 0.0))
 
 
 class Strategy(ABC):

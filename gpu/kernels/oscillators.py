@@ -169,14 +169,21 @@ def stoch(
 
 @jit
 def roc_row(x: np.ndarray, period: int, out: np.ndarray, lo: int, hi: int) -> None:
-    # TA_ROC: ((x / x[-p]) - 1) * 100, 0 where the old price is 0; writes out[lo:hi] only
+    # TA_ROC: ((x / x[-p]) - 1) * 100, 0 where the old price is 0; writes out[lo:hi] only.
+    # Aligned slices with plain indices: no wraparound test, so the divisions vectorise.
     s = first_valid1(x)
     begin = s + period
     fill_nan_range(out, lo, min(begin, hi))
-    for i in range(max(begin, lo), hi):
-        old = x[i - period]
-        ratio = x[i] / old  # inf/nan when old is 0, then replaced: a select the compiler vectorises
-        out[i] = (ratio - 1.0) * 100.0 if old != 0.0 else 0.0
+    start = max(begin, lo)
+    if start >= hi:
+        return
+    new = x[start:hi]
+    olds = x[start - period : hi - period]
+    dst = out[start:hi]
+    for k in range(hi - start):
+        old = olds[k]
+        ratio = new[k] / old  # inf/nan when old is 0, then replaced: a select the compiler vectorises
+        dst[k] = (ratio - 1.0) * 100.0 if old != 0.0 else 0.0
 
 
 @jit_parallel

@@ -17,8 +17,8 @@ from gpu.kernels.common import (
     jit,
     jit_parallel,
 )
-from gpu.kernels.recurrence import powers, step4
-from gpu.kernels.windows import rolling_max_min
+from gpu.kernels.recurrence import run
+from gpu.kernels.windows import rolling_max_min_tiled
 
 
 @jit
@@ -38,34 +38,29 @@ def true_range(high: float, low: float, prev_close: float) -> float:
 
 @jit
 def atr_row(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
-    # TA_ATR: seed = SMA of the first `period` true ranges, then (prev * (p - 1) + tr) / p
+    # TA_ATR: seed = SMA of the first `period` true ranges, then (prev * (p - 1) + tr) / p.
+    # Two passes: the true ranges into `out` (no carried state: aligned slices, so it
+    # vectorises), then the Wilder recurrence in place, four candles per step
+    # (gpu/kernels/recurrence.py).
     n = close.shape[0]
     s = first_valid3(high, low, close)
     begin = s + period
-    fill_nan(out, begin)
     if begin >= n:
+        fill_nan(out, n)
         return
+    hs = high[s + 1 : n]
+    ls = low[s + 1 : n]
+    cs = close[s : n - 1]
+    dst = out[s + 1 : n]
+    for k in range(n - s - 1):
+        dst[k] = true_range(hs[k], ls[k], cs[k])
     total = 0.0
     for i in range(s + 1, begin + 1):
-        total += true_range(high[i], low[i], close[i - 1])
+        total += out[i]
     prev = total / period
     out[begin] = prev
-    # Wilder smoothing, four candles per step (gpu/kernels/recurrence.py)
-    a1, a2, a3, a4 = powers((period - 1) / period)
-    b = 1.0 / period
-    i = begin + 1
-    while i + 4 <= n:
-        t0 = true_range(high[i], low[i], close[i - 1])
-        t1 = true_range(high[i + 1], low[i + 1], close[i])
-        t2 = true_range(high[i + 2], low[i + 2], close[i + 1])
-        t3 = true_range(high[i + 3], low[i + 3], close[i + 2])
-        out[i], out[i + 1], out[i + 2], prev = step4(prev, a1, a2, a3, a4, b, t0, t1, t2, t3)
-        out[i + 3] = prev
-        i += 4
-    while i < n:
-        prev = a1 * prev + b * true_range(high[i], low[i], close[i - 1])
-        out[i] = prev
-        i += 1
+    run(out, out, begin + 1, n, prev, (period - 1) / period, 1.0 / period)
+    fill_nan(out, begin)  # the warm-up held true ranges
 
 
 @jit_parallel
@@ -181,9 +176,7 @@ def minmax_row(
     # TA_MIN / TA_MAX over the row's history (gpu/kernels/windows.py); writes out[lo:hi] only
     s = first_valid2(low, high)
     begin = s + period - 1
-    start = max(begin, lo)
-    if start < hi:
-        rolling_max_min(high, low, start - period + 1, period, out_max, out_min, hi, lo)
+    rolling_max_min_tiled(high, low, s, period, out_max, out_min, lo, hi)
     fill_nan_range(out_min, lo, min(begin, hi))
     fill_nan_range(out_max, lo, min(begin, hi))
 

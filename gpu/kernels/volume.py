@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from gpu.kernels.common import NAN, fill_nan, first_valid2, first_valid4, jit, jit_parallel
+from gpu.kernels.common import fill_nan, first_valid2, first_valid4, jit, jit_parallel
 
 
 @jit
@@ -35,51 +35,67 @@ def obv(close: np.ndarray, volume: np.ndarray, out: np.ndarray) -> None:
 
 
 @jit
-def _add(total: float, comp: float, v: float) -> tuple[float, float]:
-    # Knuth's TwoSum: the rounding error of every addition is carried in `comp`, so the running
-    # window sums lose nothing when a huge value leaves the window (branch-free)
-    t = total + v
-    bp = t - total
-    comp += (total - (t - bp)) + (v - bp)
-    return t, comp
-
-
-@jit
 def vwap_row(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray, period: int, out: np.ndarray
 ) -> None:
-    # sum(typical * volume) / sum(volume) over the last `period` candles; NaN on a zero-volume window
+    # sum(typical * volume) / sum(volume) over the last `period` candles; NaN on a zero-volume window.
+    # No running total (which drifts, and keeps residue of a huge value after it leaves): the
+    # history is cut into blocks of `period` from its start, and a window ending at b0 + j is the
+    # suffix of the previous block from slot j + 1 plus the prefix of its own block up to j
+    # (van Herk / Gil-Werman for sums). Every window sum is thus a fresh sum of its own terms,
+    # as exact as a direct sum. A window that traded nothing sums to exactly 0 / 0 = NaN (volumes
+    # are not negative). The four running sums per step are independent chains.
     n = close.shape[0]
     s = first_valid4(high, low, close, volume)
     begin = s + period - 1
     fill_nan(out, begin)
     if begin >= n:
         return
-    ring_pv = np.empty(period)  # the window's terms, to subtract them exactly as they were added
-    ring_v = np.empty(period)
-    slot = 0
-    pv = 0.0
-    pv_c = 0.0
-    vol = 0.0
-    vol_c = 0.0
-    traded = 0  # candles with volume in the window: an exact zero test despite rounding residue
-    for i in range(s, n):
-        v = volume[i]
-        term = (high[i] + low[i] + close[i]) / 3.0 * v
-        traded += v != 0.0
-        pv, pv_c = _add(pv, pv_c, term)
-        vol, vol_c = _add(vol, vol_c, v)
-        ring_pv[slot] = term
-        ring_v[slot] = v
-        slot = slot + 1 if slot + 1 < period else 0
-        if i < begin:
-            continue
-        out[i] = (pv + pv_c) / (vol + vol_c) if traded > 0 else NAN
-        # the slot after the newest holds the oldest term, which leaves the window now
-        w = ring_v[slot]
-        traded -= w != 0.0
-        pv, pv_c = _add(pv, pv_c, -ring_pv[slot])
-        vol, vol_c = _add(vol, vol_c, -w)
+    p = period
+    third = 1.0 / 3.0
+    terms = np.empty(p)  # typical * volume of the current block
+    suf_pv = np.empty(p + 1)  # suffix sums of the previous block, slot p = empty suffix
+    suf_v = np.empty(p + 1)
+    nxt_pv = np.empty(p + 1)
+    nxt_v = np.empty(p + 1)
+    pre_v = np.empty(p)
+    suf_pv[p] = 0.0
+    suf_v[p] = 0.0
+    nxt_pv[p] = 0.0
+    nxt_v[p] = 0.0
+    for b0 in range(s, n, p):
+        m = min(p, n - b0)
+        hs = high[b0 : b0 + m]
+        ls = low[b0 : b0 + m]
+        cs = close[b0 : b0 + m]
+        vs = volume[b0 : b0 + m]
+        for j in range(m):
+            terms[j] = (hs[j] + ls[j] + cs[j]) * third * vs[j]
+        dst = out[b0 : b0 + m]
+        # prefixes of this block forward, suffixes of it backward (kept for the next block)
+        a_pv = 0.0
+        a_v = 0.0
+        z_pv = 0.0
+        z_v = 0.0
+        for j in range(m):
+            a_pv += terms[j]
+            a_v += vs[j]
+            dst[j] = a_pv
+            pre_v[j] = a_v
+            g = m - 1 - j
+            z_pv += terms[g]
+            z_v += vs[g]
+            nxt_pv[g] = z_pv
+            nxt_v[g] = z_v
+        if b0 > s:
+            for j in range(m):
+                dst[j] = (dst[j] + suf_pv[j + 1]) / (pre_v[j] + suf_v[j + 1])
+        else:
+            # the first block: only its last candle ends a full window
+            dst[m - 1] = dst[m - 1] / pre_v[m - 1]
+        suf_pv, nxt_pv = nxt_pv, suf_pv
+        suf_v, nxt_v = nxt_v, suf_v
+    fill_nan(out, begin)
 
 
 @jit_parallel

@@ -85,3 +85,74 @@ def rolling_max_min(
                 a = suf_min[j + 1]
                 c = out_min[f]
                 out_min[f] = a if a < c else c
+
+
+# above this period the doubling passes below cost more than van Herk's constant three
+DOUBLING_MAX_PERIOD = 256
+_TILE = 2048
+
+
+@jit_no_nan
+def pair_max(a: np.ndarray, b: np.ndarray, dst: np.ndarray) -> None:
+    """dst = elementwise max(a, b) (a plain loop over aligned slices, which vectorises)."""
+    for k in range(dst.shape[0]):
+        u = a[k]
+        v = b[k]
+        dst[k] = u if u > v else v
+
+
+@jit_no_nan
+def pair_min(a: np.ndarray, b: np.ndarray, dst: np.ndarray) -> None:
+    for k in range(dst.shape[0]):
+        u = a[k]
+        v = b[k]
+        dst[k] = u if u < v else v
+
+
+@jit_no_nan
+def rolling_max_min_tiled(
+    high: np.ndarray,
+    low: np.ndarray,
+    first: int,
+    period: int,
+    out_max: np.ndarray,
+    out_min: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:
+    """out_max[i] = max(high[i-period+1 : i+1]) and out_min[i] = min(low[...]) for i in
+    [max(first + period - 1, lo), hi); reads nothing before `first`; writes nothing else.
+
+    For short periods, by doubling in cache-sized tiles: the extreme over 2w candles ending at i
+    is the extreme of the w-candle extremes ending at i and at i - w, and `period` = w + r is
+    covered by the w-extremes ending at i and at i - r. Every pass is an elementwise max/min of
+    two aligned slices, so it vectorises: log2(period) cheap passes instead of a sequential
+    chain per candle. Longer periods use van Herk / Gil-Werman above.
+    """
+    p = period
+    o_start = max(first + p - 1, lo)
+    if o_start >= hi:
+        return
+    if p > DOUBLING_MAX_PERIOD:
+        rolling_max_min(high, low, o_start - p + 1, p, out_max, out_min, hi, o_start)
+        return
+    size = _TILE + p - 1
+    # ping-pong buffers: row 0/1 for the max, 2/3 for the min
+    bufs = np.empty((4, size))
+    for o0 in range(o_start, hi, _TILE):
+        o1 = min(o0 + _TILE, hi)
+        a0 = o0 - p + 1
+        length = o1 - a0
+        # slot k of a buffer holds the extreme of the w candles ending at a0 + k (from k = w - 1)
+        pair_max(high[a0 + 1 : o1], high[a0 : o1 - 1], bufs[0, 1:length])
+        pair_min(low[a0 + 1 : o1], low[a0 : o1 - 1], bufs[2, 1:length])
+        cur = 0
+        w = 2
+        while 2 * w <= p:
+            pair_max(bufs[cur, w:length], bufs[cur, 0 : length - w], bufs[1 - cur, w:length])
+            pair_min(bufs[2 + cur, w:length], bufs[2 + cur, 0 : length - w], bufs[3 - cur, w:length])
+            cur = 1 - cur
+            w *= 2
+        m = o1 - o0
+        pair_max(bufs[cur, p - 1 : p - 1 + m], bufs[cur, w - 1 : w - 1 + m], out_max[o0:o1])
+        pair_min(bufs[2 + cur, p - 1 : p - 1 + m], bufs[2 + cur, w - 1 : w - 1 + m], out_min[o0:o1])

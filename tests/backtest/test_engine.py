@@ -59,9 +59,12 @@ def reference(frame: MarketFrame, strategy: str, cfg: BacktestConfig) -> list[tu
         if not held_at_open and sig.entry[0, k - 1]:
             ref = dec(float(o[k]))
             price = fm.market_price("buy", ref, rules.price_tick)
-            assert cfg.stop_atr_mult is not None
-            stop = atr_stop(
-                price, float(atr[0, k - 1]), cfg.stop_atr_mult, cfg.stop_fallback_pct, rules.price_tick
+            stop = (
+                atr_stop(
+                    price, float(atr[0, k - 1]), cfg.stop_atr_mult, cfg.stop_fallback_pct, rules.price_tick
+                )
+                if cfg.stop_atr_mult is not None
+                else None
             )
             d = size_entry(risk, AccountState(free=cash), rules, price, stop, fm.taker_fee)
             if d.amount is None:
