@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,20 @@ def validate_key_text(text: str | None, field: str) -> str:
         raise UserError(N_("That does not look like a passphrase. Send the passphrase you set for this key."))
     REDACTOR.remember(value)
     return value
+
+
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_\-+/=]{24,512}")
+
+
+def looks_like_secret(text: str | None) -> bool:
+    """One long token of key characters with letters and digits: what an API key or secret looks like.
+    Such a message outside the /keys steps is deleted rather than left in the chat."""
+    value = (text or "").strip()
+    return (
+        bool(_SECRET_SHAPE.fullmatch(value))
+        and any(c.isdigit() for c in value)
+        and any(c.isalpha() for c in value)
+    )
 
 
 def exchange_info(exchange: str) -> Any:

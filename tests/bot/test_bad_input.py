@@ -65,3 +65,15 @@ async def test_commands_are_throttled_per_user(harness: Harness) -> None:
     # burst of 3 handled (start + 2 status), one notice, the rest dropped
     settled = await harness.tg.wait_messages(5006, after_id=first, timeout=1, count=10)
     assert len(settled) == 4
+
+
+async def test_a_secret_pasted_outside_the_key_steps_is_deleted(harness: Harness) -> None:
+    chat = harness.chat(5010)
+    await chat.send("/start")
+    secret = "Zq8fK2mP9xR4tV7wY1bN3cD6eG0hJ5kL8nQ2sU4v"
+    assert "looked like an API key or secret" in await chat.reply(secret)
+    assert secret in [m.get("text") for m in await harness.tg.deleted(5010)]
+    shown = [m.get("text") or "" for m in await chat.all_messages()]
+    assert not any(secret in text for text in shown)
+    # ordinary words are not mistaken for keys
+    assert "I did not understand" in await chat.reply("hello there, what can you do")
