@@ -191,13 +191,12 @@ class _Engine:
     def _result(self, out: Outcome) -> BacktestResult:
         f, cfg, t0, t1 = self.frame, self.cfg, self.t0, self.t1
         equity, exposure = equity_curve(f.close[:, t0:t1], out.moves, t0, float(cfg.deposit))
-        trades = sorted(out.trades, key=attrgetter("entry_time", "symbol"))
         return BacktestResult(
             symbols=f.symbols,
             times=f.times[t0:t1].copy(),
             equity=equity,
             exposure=exposure,
-            trades=trades,
+            trades=out.trades,
             final_cash=out.cash,
             deposit=cfg.deposit,
             timeframe_ms=f.timeframe_ms,
@@ -370,4 +369,5 @@ class _Engine:
             trades.append(pos.trade)
             del open_[s]
         progress(t1 - shown)
+        trades.sort(key=attrgetter("entry_time", "symbol"))
         return Outcome(trades, moves, cash, refused, limit_days)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, replace
 from decimal import Decimal as D
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -12,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db.models import Mode, Position, User
 from core.exits import (
     Candle,
+    ExitAction,
     ExitPlan,
     PositionState,
+    Target,
     on_candle,
     on_price,
     open_position,
@@ -167,3 +171,27 @@ async def test_state_round_trips_through_the_position_table(
     async with sessionmaker() as session:
         row = (await session.execute(select(Position))).scalar_one()
     assert PositionState.from_db(row) == state
+
+
+def test_records_built_by_the_slot_init_behave_like_plain_frozen_dataclasses() -> None:
+    by_keyword = PositionState(
+        symbol="X/USDT",
+        amount=D(1),
+        initial_amount=D(1),
+        entry_price=D(100),
+        stop_price=None,
+        initial_stop=None,
+        targets=(Target(D(110), D("0.5")),),
+        trail_active=False,
+        high_water=D(100),
+        opened_at=0,
+    )
+    positional = PositionState("X/USDT", D(1), D(1), D(100), None, None, by_keyword.targets, False, D(100), 0)
+    assert positional == by_keyword and positional.side == "long" and hash(positional) == hash(by_keyword)
+    assert replace(by_keyword, amount=D("0.5")).amount == D("0.5")
+    assert Target(D(1), D(1)).done is False and Target(D(1), D(1), True).done is True
+    assert ExitAction("stop", D(1), D(90), False, True).closes
+    with pytest.raises(FrozenInstanceError):
+        by_keyword.amount = D(2)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Candle(0, D(1))  # type: ignore[call-arg]
