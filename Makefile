@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(PY) bench/indicators.py --quick
 	$(PY) bench/backtest.py --quick
 	$(PY) bench/ml.py
-	$(PY) bench/cycle.py --quick
+	$(PY) bench/cycle.py --users 100,1000
 
 clean:
 	rm -rf $(VENV) var/sandbox .mypy_cache .ruff_cache .pytest_cache
