@@ -103,6 +103,9 @@ async def run_app(
     from core import model_registry
     from core.db.session import make_engine, make_sessionmaker
     from core.engine.app import Engine
+    from core.engine.closer import EngineCloser
+    from core.services.exchanges import default_client_factory
+    from core.services.prices import CcxtPriceSource
     from core.vault import KeyVault
     from ml.inference import InferenceService
 
@@ -123,7 +126,18 @@ async def run_app(
         else:
             await engine.reconcile()
             driver = asyncio.create_task(drive_cycles(engine))
-        await serve(settings, sessionmaker, vault, retrain=retrain, handle_signals=handle_signals, stop=stop)
+        prices = CcxtPriceSource(default_client_factory(), engine.primary, settings.exchange_api_url)
+        closer = EngineCloser(engine, prices)  # close buttons go through the engine's exactly-once orders
+        await serve(
+            settings,
+            sessionmaker,
+            vault,
+            prices=prices,
+            closer=closer,
+            retrain=retrain,
+            handle_signals=handle_signals,
+            stop=stop,
+        )
     finally:
         if driver is not None:
             driver.cancel()

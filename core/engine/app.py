@@ -198,6 +198,10 @@ class Engine:
         except Exception:
             log.exception("position watch failed")
 
+    def exclusive(self) -> asyncio.Lock:
+        """Held by every cycle and watch tick; whoever else changes positions (manual closes) takes it."""
+        return self._busy
+
     async def reconcile(self) -> dict[int, Repair]:
         self.last_reconciliation = await reconcile(
             self.sessionmaker, self.live, self.exchanges, concurrency=self.settings.user_concurrency
@@ -305,7 +309,7 @@ class Engine:
                     view,
                     self.policy,
                 )
-                if plan.intents or plan.state_updates or plan.daily_limit_notice:
+                if plan.intents or plan.state_updates or plan.daily_limit_notice or plan.unsendable_exits:
                     batch.append(self.paper.writes_for(user, plan, balances, view, now))
                     by_id[user.id] = user
                 stats.users_processed += 1
