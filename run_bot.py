@@ -75,6 +75,47 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
+# ---------------------------------------------------------------- models
+def cmd_models(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from core import model_registry
+    from core.db.session import make_engine, make_sessionmaker
+    from ml.registry import ModelRegistry, RegistryError
+
+    registry = ModelRegistry(settings.models_dir)
+
+    async def go() -> int:
+        engine = make_engine(args.database_url or settings.database_url)
+        try:
+            sm = make_sessionmaker(engine)
+            await model_registry.sync(sm, registry)
+            if args.models_command == "activate":
+                await model_registry.activate(sm, registry, args.version)
+                print(f"active model: {args.version} (running bots switch on their next cycle)")
+            elif args.models_command == "rollback":
+                print(f"active model: {await model_registry.rollback(sm, registry) or 'none'}")
+            else:
+                rows = await model_registry.list_versions(sm, limit=args.limit)
+                if not rows:
+                    print("no model versions yet: run `python run_bot.py train`")
+                for row in rows:
+                    loss = row.metrics.get("val", {}).get("log_loss") if row.metrics else None
+                    print(
+                        f"{'*' if row.active else ' '} {row.version:<6} {row.kind:<5} "
+                        f"{row.created_at:%Y-%m-%d %H:%M} UTC"
+                        + (f"  validation log loss {loss:.4f}" if isinstance(loss, float) else "")
+                    )
+            return 0
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(go())
+    except RegistryError as exc:
+        print(f"models: {exc}", file=sys.stderr)
+        return 2
+
+
 # ---------------------------------------------------------------- run and sandbox
 async def _require_head(database_url: str) -> None:
     from migrations import cli
@@ -151,6 +192,8 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
     candles; when it ends, every admin is told the numbers, promoted or not."""
     import logging
 
+    from core.services.errors import UserError
+    from core.services.l10n import N_
     from core.training import TrainSettings, train_and_maybe_promote
 
     log = logging.getLogger("retrain")
@@ -177,7 +220,7 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
 
     async def retrain() -> str:
         if running:
-            return "no: a run is already in progress, its numbers will follow"
+            raise UserError(N_("A training run is already in progress; its numbers will follow."))
         task = asyncio.create_task(train_and_tell())
         running.add(task)
         task.add_done_callback(running.discard)
@@ -413,6 +456,18 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     dp.add_argument("--empty", action="store_true", help="an empty migration instead of autogenerate")
     dp.add_argument("--database-url", help="override DATABASE_URL")
     p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("models", help="model versions: list, activate, roll back")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    mp = msub.add_parser("list", help="the newest versions, the active one starred")
+    mp.add_argument("--limit", type=int, default=20)
+    mp.add_argument("--database-url", help="override DATABASE_URL")
+    mp = msub.add_parser("activate", help="make a version the active one")
+    mp.add_argument("version", help="e.g. v3")
+    mp.add_argument("--database-url", help="override DATABASE_URL")
+    mp = msub.add_parser("rollback", help="go back to the version active before the current one")
+    mp.add_argument("--database-url", help="override DATABASE_URL")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("keys", help="master keys and stored exchange keys")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)

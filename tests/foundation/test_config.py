@@ -161,6 +161,10 @@ def test_cli_bad_setting_is_one_line_without_traceback() -> None:
         ["keys", "generate"],
         ["keys", "rotate"],
         ["keys", "check"],
+        ["models"],
+        ["models", "list"],
+        ["models", "activate"],
+        ["models", "rollback"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

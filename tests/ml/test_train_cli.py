@@ -72,3 +72,43 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureF
     settings = load_settings(models_dir=tmp_path / "models")
     assert main(parse("--kinds", "transformer"), provider, settings) == 2
     assert "model kind must be one of" in capsys.readouterr().err
+
+
+def test_models_cli_lists_activates_and_rolls_back(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    db = tmp_path / "bot.sqlite3"
+    Base.metadata.create_all(create_engine(f"sqlite:///{db}"))
+    settings = load_settings(models_dir=tmp_path / "models", database_url=f"sqlite+aiosqlite:///{db}")
+    for seed in ("1", "2"):
+        assert main(parse(*FAST, "--no-promote", "--seed", seed), provider, settings) == 0
+    env = dict(os.environ, MODELS_DIR=str(tmp_path / "models"), DATABASE_URL=settings.database_url)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(root / "run_bot.py"), "models", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=root,
+            timeout=120,
+        )
+
+    assert [line.split()[0] for line in cli("list").stdout.splitlines()] == ["v2", "v1"]  # none active
+    assert cli("activate", "v1").returncode == 0
+    assert cli("activate", "v2").returncode == 0
+    assert cli("list").stdout.splitlines()[0].startswith("* v2")
+    assert "active model: v1" in cli("rollback").stdout
+    reg = ModelRegistry(tmp_path / "models")
+    assert reg.active_version() == "v1"
+    with Session(create_engine(f"sqlite:///{db}")) as session:
+        active = session.execute(select(ModelVersion.version).where(ModelVersion.active)).scalars().all()
+    assert active == ["v1"]
+    bad = cli("activate", "v9")
+    assert (
+        bad.returncode == 2
+        and bad.stderr.strip() == f"models: model version v9 does not exist in {reg.versions_dir}"
+    )
