@@ -195,21 +195,6 @@ def macd(
 
 
 @jit
-def deviation_sums(x: np.ndarray, lo: int, hi: int, ref: float) -> tuple[float, float, float]:
-    """Sum of (x - ref), of its square, and the largest square, over x[lo:hi]."""
-    s1 = 0.0
-    s2 = 0.0
-    biggest = 0.0
-    for j in range(lo, hi):
-        d = x[j] - ref
-        s1 += d
-        dd = d * d
-        s2 += dd
-        biggest = dd if dd > biggest else biggest
-    return s1, s2, biggest
-
-
-@jit
 def bbands_row(
     x: np.ndarray,
     period: int,
@@ -221,13 +206,16 @@ def bbands_row(
     lo: int,
     hi: int,
 ) -> None:
-    # Middle band: TA_INT_SMA's running mean (same bits as TA-Lib). Deviation: the population std
-    # computed as exactly as the installed TA-Lib does, not as E[x^2] - E[x]^2: running sums of
-    # d = x - ref and d^2 around a reference price from the window. They are recomputed from the
-    # window every `period` candles (the reference stays in it, so d is small and exact) and
-    # whenever the window's d^2 sum has shrunk below 1% of the largest d^2 added since, when the
-    # subtractions' rounding would show. A window of identical prices has std exactly 0.
-    # Writes out[lo:hi] only (a time chunk), restarting its sums at the chunk's first window.
+    # SMA with the population std around it, as exactly as the installed TA-Lib (not as
+    # E[x^2] - E[x]^2 over raw prices): sums of d = x - ref and d^2 around a reference price in
+    # the window, so d is small and exact. No running totals: the history is cut into blocks of
+    # `period` from its start and a window ending at b0 + j is the suffix of the previous block
+    # from slot j + 1 plus the prefix of its own block up to j (van Herk / Gil-Werman for sums),
+    # both taken around ref = x[b0], which every such window holds. Each window's sums are thus
+    # fresh sums of its own terms (no drift, no residue of a large price that left); a window of
+    # identical prices has every d exactly 0, so std exactly 0. A block only needs the previous
+    # block's suffixes, which a time chunk computes afresh for its first block: out[lo:hi] only
+    # is written, and the cuts are seamless.
     s = first_valid1(x)
     begin = s + period - 1
     fill_nan_range(upper, lo, min(begin, hi))
@@ -236,49 +224,78 @@ def bbands_row(
     start = max(begin, lo)
     if start >= hi:
         return
-    first = start - period + 1
-    total = 0.0
-    for i in range(first, start):
-        total += x[i]
-    flat = 1  # length of the run of identical prices ending at i
-    for i in range(max(s + 1, first), start):
-        flat = flat + 1 if x[i] == x[i - 1] else 1
-    inv = 1.0 / period
-    ref = x[start]
-    s1, s2, biggest = deviation_sums(x, first, start, ref)
-    trailing = first
-    rebase = start + period
-    # pass 1, the running sums: the window total into `middle`, the variance into `upper`
-    for i in range(start, hi):
-        v = x[i]
-        total += v
-        middle[i] = total
-        total -= x[trailing]
-        if i > s:
-            flat = flat + 1 if v == x[i - 1] else 1
-        d = v - ref
-        dd = d * d
-        s1 += d
-        s2 += dd
-        biggest = dd if dd > biggest else biggest
-        if i == rebase or s2 < 0.01 * biggest:
-            ref = v
-            rebase = i + period
-            s1, s2, biggest = deviation_sums(x, trailing, i + 1, ref)
-        m1 = s1 * inv
-        var = s2 * inv - m1 * m1
-        upper[i] = var if var > 0.0 and flat < period else 0.0
-        old = x[trailing] - ref
-        s1 -= old
-        s2 -= old * old
-        trailing += 1
-    # pass 2, no carried state, so the divisions and square roots run four at a time
-    for i in range(start, hi):
-        mean = middle[i] / period
-        std = math.sqrt(upper[i])
-        middle[i] = mean
-        upper[i] = mean + std * up
-        lower[i] = mean - std * dn
+    p = period
+    inv = 1.0 / p
+    # suffix sums of the previous block around this block's ref (slot j: from slot j on; slot p
+    # empty), and those of this block around the next block's ref, filled in the same loop
+    suf1 = np.zeros(p + 1)
+    suf2 = np.zeros(p + 1)
+    nxt1 = np.zeros(p + 1)
+    nxt2 = np.zeros(p + 1)
+    b0 = s + (start - s) // p * p  # the block holding the first output
+    if b0 + p - 1 < start:
+        b0 += p
+    if b0 > s:  # the block before the first one used: its suffixes around this block's ref
+        ref = x[b0]
+        z1 = 0.0
+        z2 = 0.0
+        for g in range(p - 1, -1, -1):
+            e = x[b0 - p + g] - ref
+            z1 += e
+            z2 += e * e
+            suf1[g] = z1
+            suf2[g] = z2
+    while b0 < hi:
+        ref = x[b0]
+        m = min(p, hi - b0)
+        cur = x[b0 : b0 + m]
+        j0 = max(start - b0, 0)
+        mid = middle[b0 : b0 + m]
+        upp = upper[b0 : b0 + m]
+        has_next = b0 + p < hi
+        a1 = 0.0
+        a2 = 0.0
+        z1 = 0.0
+        z2 = 0.0
+        if has_next:
+            # m == p here: prefix, this window, and the suffix for the next block in one loop
+            nref = x[b0 + p]
+            for j in range(p):
+                d = cur[j] - ref
+                a1 += d
+                a2 += d * d
+                if j >= j0:
+                    mean_d = (a1 + suf1[j + 1]) * inv
+                    mid[j] = ref + mean_d
+                    upp[j] = (a2 + suf2[j + 1]) * inv - mean_d * mean_d
+                g = p - 1 - j
+                e = cur[g] - nref
+                z1 += e
+                z2 += e * e
+                nxt1[g] = z1
+                nxt2[g] = z2
+            suf1, nxt1 = nxt1, suf1
+            suf2, nxt2 = nxt2, suf2
+        else:
+            for j in range(m):
+                d = cur[j] - ref
+                a1 += d
+                a2 += d * d
+                if j >= j0:
+                    mean_d = (a1 + suf1[j + 1]) * inv
+                    mid[j] = ref + mean_d
+                    upp[j] = (a2 + suf2[j + 1]) * inv - mean_d * mean_d
+        b0 += p
+    # the bands in one long pass with no carried state, so the square roots vectorise
+    mids = middle[start:hi]
+    upps = upper[start:hi]
+    lows = lower[start:hi]
+    for k in range(hi - start):
+        var = upps[k]
+        std = math.sqrt(var) if var > 0.0 else 0.0
+        mean = mids[k]
+        upps[k] = mean + std * up
+        lows[k] = mean - std * dn
 
 
 @jit_parallel

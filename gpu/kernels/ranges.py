@@ -36,30 +36,49 @@ def true_range(high: float, low: float, prev_close: float) -> float:
     return t if t > out else out
 
 
+_TILE = 128
+
+
+@jit
+def true_ranges(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, lo: int, hi: int, dst: np.ndarray
+) -> None:
+    """dst[k] = true range of candle lo + k for k < hi - lo (lo >= 1); aligned slices with plain
+    indices, no carried state: it vectorises."""
+    hs = high[lo:hi]
+    ls = low[lo:hi]
+    cs = close[lo - 1 : hi - 1]
+    for k in range(hi - lo):
+        dst[k] = true_range(hs[k], ls[k], cs[k])
+
+
 @jit
 def atr_row(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, out: np.ndarray) -> None:
     # TA_ATR: seed = SMA of the first `period` true ranges, then (prev * (p - 1) + tr) / p.
-    # Two passes: the true ranges into `out` (no carried state: aligned slices, so it
-    # vectorises), then the Wilder recurrence in place, four candles per step
-    # (gpu/kernels/recurrence.py).
+    # Tile by tile: the true ranges into a small buffer (vectorised), then the Wilder recurrence
+    # from it into `out`, four candles per step (gpu/kernels/recurrence.py). The inputs are read
+    # once and `out` written once, which bounds the speed on a long series. One long row is not
+    # cut into time chunks: memory bandwidth, which the cores share, is the limit (measured: two
+    # chunks with a prefix scan of the recurrence were slower than one pass).
     n = close.shape[0]
     s = first_valid3(high, low, close)
     begin = s + period
     if begin >= n:
         fill_nan(out, n)
         return
-    hs = high[s + 1 : n]
-    ls = low[s + 1 : n]
-    cs = close[s : n - 1]
-    dst = out[s + 1 : n]
-    for k in range(n - s - 1):
-        dst[k] = true_range(hs[k], ls[k], cs[k])
+    true_ranges(high, low, close, s + 1, begin + 1, out[s + 1 : begin + 1])
     total = 0.0
     for i in range(s + 1, begin + 1):
         total += out[i]
-    prev = total / period
-    out[begin] = prev
-    run(out, out, begin + 1, n, prev, (period - 1) / period, 1.0 / period)
+    state = total / period
+    out[begin] = state
+    a = (period - 1) / period
+    b = 1.0 / period
+    buf = np.empty(_TILE)
+    for t0 in range(begin + 1, n, _TILE):
+        t1 = min(t0 + _TILE, n)
+        true_ranges(high, low, close, t0, t1, buf)
+        state = run(buf, out[t0:t1], 0, t1 - t0, state, a, b)
     fill_nan(out, begin)  # the warm-up held true ranges
 
 

@@ -87,9 +87,9 @@ def rolling_max_min(
                 out_min[f] = a if a < c else c
 
 
-# above this period the doubling passes below cost more than van Herk's constant three
+# about where the doubling passes below (log2 of the period) stop beating van Herk's three (measured)
 DOUBLING_MAX_PERIOD = 256
-_TILE = 2048
+_TILE = 1024
 
 
 @jit_no_nan
@@ -110,6 +110,43 @@ def pair_min(a: np.ndarray, b: np.ndarray, dst: np.ndarray) -> None:
 
 
 @jit_no_nan
+def pair(a: np.ndarray, b: np.ndarray, dst: np.ndarray, is_max: bool) -> None:
+    if is_max:
+        pair_max(a, b, dst)
+    else:
+        pair_min(a, b, dst)
+
+
+@jit_no_nan
+def extreme_tile(
+    x: np.ndarray, p: int, out: np.ndarray, o0: int, o1: int, one: np.ndarray, two: np.ndarray, is_max: bool
+) -> None:
+    """out[i] = max (or min) of x[i-p+1 : i+1] for i in [o0, o1), by doubling: the extreme over
+    2w candles ending at i is that of the w-candle extremes ending at i and at i - w, and p =
+    w + r is covered by the w-extremes ending at i and at i - (p - w). Every pass is an
+    elementwise max/min of two aligned slices of a cache-resident tile (`one`, `two`: scratch of
+    o1 - o0 + p - 1), so it vectorises: log2(p) cheap passes instead of a chain per candle."""
+    a0 = o0 - p + 1
+    length = o1 - a0
+    # slot k of a buffer holds the extreme of the w candles ending at a0 + k (from k = w - 1)
+    pair(x[a0 + 1 : o1], x[a0 : o1 - 1], one[1:length], is_max)
+    in_one = True
+    w = 2
+    while 2 * w <= p:
+        if in_one:
+            pair(one[w:length], one[0 : length - w], two[w:length], is_max)
+        else:
+            pair(two[w:length], two[0 : length - w], one[w:length], is_max)
+        in_one = not in_one
+        w *= 2
+    m = o1 - o0
+    if in_one:
+        pair(one[p - 1 : p - 1 + m], one[w - 1 : w - 1 + m], out[o0:o1], is_max)
+    else:
+        pair(two[p - 1 : p - 1 + m], two[w - 1 : w - 1 + m], out[o0:o1], is_max)
+
+
+@jit_no_nan
 def rolling_max_min_tiled(
     high: np.ndarray,
     low: np.ndarray,
@@ -123,36 +160,20 @@ def rolling_max_min_tiled(
     """out_max[i] = max(high[i-period+1 : i+1]) and out_min[i] = min(low[...]) for i in
     [max(first + period - 1, lo), hi); reads nothing before `first`; writes nothing else.
 
-    For short periods, by doubling in cache-sized tiles: the extreme over 2w candles ending at i
-    is the extreme of the w-candle extremes ending at i and at i - w, and `period` = w + r is
-    covered by the w-extremes ending at i and at i - r. Every pass is an elementwise max/min of
-    two aligned slices, so it vectorises: log2(period) cheap passes instead of a sequential
-    chain per candle. Longer periods use van Herk / Gil-Werman above.
+    Periods up to DOUBLING_MAX_PERIOD by doubling (extreme_tile), longer ones by van Herk /
+    Gil-Werman above. Tiles small enough for the scratch to stay in the first-level cache.
     """
     p = period
     o_start = max(first + p - 1, lo)
     if o_start >= hi:
         return
-    if p > DOUBLING_MAX_PERIOD:
+    if p < 2 or p > DOUBLING_MAX_PERIOD:
         rolling_max_min(high, low, o_start - p + 1, p, out_max, out_min, hi, o_start)
         return
     size = _TILE + p - 1
-    # ping-pong buffers: row 0/1 for the max, 2/3 for the min
-    bufs = np.empty((4, size))
+    one = np.empty(size)
+    two = np.empty(size)
     for o0 in range(o_start, hi, _TILE):
         o1 = min(o0 + _TILE, hi)
-        a0 = o0 - p + 1
-        length = o1 - a0
-        # slot k of a buffer holds the extreme of the w candles ending at a0 + k (from k = w - 1)
-        pair_max(high[a0 + 1 : o1], high[a0 : o1 - 1], bufs[0, 1:length])
-        pair_min(low[a0 + 1 : o1], low[a0 : o1 - 1], bufs[2, 1:length])
-        cur = 0
-        w = 2
-        while 2 * w <= p:
-            pair_max(bufs[cur, w:length], bufs[cur, 0 : length - w], bufs[1 - cur, w:length])
-            pair_min(bufs[2 + cur, w:length], bufs[2 + cur, 0 : length - w], bufs[3 - cur, w:length])
-            cur = 1 - cur
-            w *= 2
-        m = o1 - o0
-        pair_max(bufs[cur, p - 1 : p - 1 + m], bufs[cur, w - 1 : w - 1 + m], out_max[o0:o1])
-        pair_min(bufs[2 + cur, p - 1 : p - 1 + m], bufs[2 + cur, w - 1 : w - 1 + m], out_min[o0:o1])
+        extreme_tile(high, p, out_max, o0, o1, one, two, True)
+        extreme_tile(low, p, out_min, o0, o1, one, two, False)
