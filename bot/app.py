@@ -145,11 +145,16 @@ async def set_commands(bot: Bot, i18n: I18n | None = None, admin_ids: Iterable[i
     for language in (None, *LANGUAGES):
         commands = listing(USER_COMMANDS, language or "en")
         await bot.set_my_commands(commands, scope=BotCommandScopeAllPrivateChats(), language_code=language)
+    # per language here too: Telegram prefers a chat-scoped list over the all-private-chats one, so an
+    # admin list without a Russian variant would show a Russian-speaking admin English descriptions
     for admin in admin_ids:
         try:
-            await bot.set_my_commands(
-                listing(USER_COMMANDS + ADMIN_COMMANDS, "en"), scope=BotCommandScopeChat(chat_id=admin)
-            )
+            for language in (None, *LANGUAGES):
+                await bot.set_my_commands(
+                    listing(USER_COMMANDS + ADMIN_COMMANDS, language or "en"),
+                    scope=BotCommandScopeChat(chat_id=admin),
+                    language_code=language,
+                )
         except TelegramBadRequest:
             log.info("admin %s has no chat with the bot yet: no admin command list", admin)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from core.services.l10n import N_
 
 USER_COMMANDS: tuple[tuple[str, str], ...] = (
@@ -44,3 +46,12 @@ MENU_BUTTONS: tuple[tuple[str, str], ...] = (
     ("lang", N_("Language")),
 )
 MENU_COMMANDS = tuple(name for name, _ in MENU_BUTTONS)
+
+# What Telegram treats as a command: "/" and up to 32 letters, digits or underscores (optionally
+# @botname), then a space or the end. A pasted key or secret that merely starts with "/" (base64 has
+# "/", "+", "=") is longer or has other characters, so it is not mistaken for a command.
+COMMAND_RE = r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?(\s|$)"
+
+
+def is_command(text: str | None) -> bool:
+    return bool(text and re.match(COMMAND_RE, text))

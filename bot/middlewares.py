@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.commands import is_command
 from bot.deps import BotDeps
 from bot.reply import Reply
 from bot.texts import error_text
@@ -117,13 +118,13 @@ class UserMiddleware(BaseMiddleware):
         data["user"] = user
         data["reply"] = Reply(data["bot"], chat.id if chat is not None else tg_user.id)
         text = event.message.text if isinstance(event, Update) and event.message else None
-        is_command = bool(text and text.startswith("/"))
-        if is_command and not (text or "").startswith("/cancel"):
+        command = is_command(text)
+        if command and not (text or "").startswith("/cancel"):
             state: FSMContext | None = data.get("state")
             if state is not None:
                 await state.clear()
         if user is None:
-            if is_command and (text or "").split()[0].split("@")[0] == "/start":
+            if command and (text or "").split()[0].split("@")[0] == "/start":
                 return await handler(event, data)
             return await self._ask_to_start(event, data, tg_user)
         if not user.is_active:

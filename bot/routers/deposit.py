@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import MenuCB
 from bot.deps import BotDeps
 from bot.reply import Reply
+from bot.secret_guard import delete_if_secret
 from bot.states import DepositForm
 from bot.texts import money
 from core.db.models import User
@@ -87,6 +88,8 @@ def make_router() -> Router:
         message: Message, reply: Reply, session: AsyncSession, user: User, deps: BotDeps, state: FSMContext
     ) -> None:
         # a bad amount keeps the question open (the error reply says why); a good one ends it
+        if await delete_if_secret(message, reply):  # never echoed in a "not an amount" reply
+            return
         await apply_deposit(message.text or "", reply, session, user, deps)
         await state.clear()
 

@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from aiogram import F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import COMMAND_RE
 from bot.keyboards import main_menu
 from bot.reply import Reply
-from core.services.keys import looks_like_secret
-from core.vault import REDACTOR
+from bot.secret_guard import delete_if_secret
 
 
 def make_router() -> Router:
     router = Router(name="fallback")
 
-    @router.message(F.text.startswith("/"))
+    @router.message(F.text.regexp(COMMAND_RE))
     async def unknown_command(message: Message, reply: Reply) -> None:
         await reply.text(_("Unknown command. Send /help to see what I can do."))
 
     @router.message()
     async def stray(message: Message, reply: Reply) -> None:
-        if looks_like_secret(message.text):
-            # a key pasted outside the /keys steps must not stay in the chat history
-            REDACTOR.remember((message.text or "").strip())
-            with contextlib.suppress(TelegramAPIError):
-                await message.delete()
-            await reply.text(
-                _("That looked like an API key or secret, so I deleted it. To add keys, use /keys."),
-                main_menu(),
-            )
+        if await delete_if_secret(message, reply):  # a key pasted outside the /keys steps
             return
         await reply.text(_("I did not understand that. Use the menu or /help."), main_menu())
 

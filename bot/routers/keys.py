@@ -18,6 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import KeysCB, MenuCB
+from bot.commands import COMMAND_RE
 from bot.deps import BotDeps
 from bot.reply import Reply
 from bot.states import KeysForm
@@ -134,7 +135,8 @@ def make_router() -> Router:
         await state.update_data(**{field: sealed})
         return exchange, {**data, field: sealed}
 
-    not_command = ~F.text.startswith("/")
+    # a secret may start with "/": only a real command ends the step (UserMiddleware clears the state)
+    not_command = ~F.text.regexp(COMMAND_RE)
 
     @router.message(KeysForm.api_key, not_command)
     async def got_api_key(

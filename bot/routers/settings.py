@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import MenuCB, SetCB
 from bot.deps import BotDeps
 from bot.reply import Reply
+from bot.secret_guard import delete_if_secret
 from bot.states import SettingForm
 from core.db.models import User
 from core.services.errors import UserError
@@ -133,6 +134,8 @@ def make_router() -> Router:
     async def typed_value(
         message: Message, reply: Reply, session: AsyncSession, user: User, state: FSMContext
     ) -> None:
+        if await delete_if_secret(message, reply):  # never echoed in a "not a number" reply
+            return
         name = str((await state.get_data()).get("setting", ""))
         await save(name, message.text or "", reply, session, user)
         await state.clear()

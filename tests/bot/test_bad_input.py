@@ -77,3 +77,25 @@ async def test_a_secret_pasted_outside_the_key_steps_is_deleted(harness: Harness
     assert not any(secret in text for text in shown)
     # ordinary words are not mistaken for keys
     assert "I did not understand" in await chat.reply("hello there, what can you do")
+
+
+@pytest.mark.parametrize("question", ["/deposit", "/settings"])
+async def test_a_secret_sent_as_an_answer_is_deleted_not_echoed(harness: Harness, question: str) -> None:
+    """Pasting a key where an amount or a setting is expected: the "not a number" reply would quote
+    it back; instead it is deleted, nothing changes, and the question stays open."""
+    chat = harness.chat(5011)
+    await chat.send("/start")
+    asked = (await chat.send(question))[0]
+    if question == "/settings":
+        await chat.press(asked, "Max open positions")
+    secret = "Zq8fK2mP9xR4tV7wY1bN3cD6eG0hJ5kL8nQ2sU4v"
+    assert "looked like an API key or secret" in await chat.reply(secret)
+    assert secret in [m.get("text") for m in await harness.tg.deleted(5011)]
+    assert not any(secret[:12] in (m.get("text") or "") for m in await chat.all_messages())
+    user = await harness.user(5011)
+    assert user is not None and user.deposit is None and user.max_open_positions == 5
+    # the question is still open: a proper answer is taken
+    if question == "/deposit":
+        assert "Deposit set to 500.00 USDT" in await chat.reply("500")
+    else:
+        assert "Max open positions set to 7" in await chat.reply("7")

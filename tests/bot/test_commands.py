@@ -45,6 +45,10 @@ async def test_help_and_set_my_commands(harness: Harness) -> None:
     assert list(admin_lists) == [ADMIN_ID] and "blacklist" in [c["command"] for c in admin_lists[ADMIN_ID]]
     assert [c["command"] for c in lists["ru"]] == [name for name, _ in USER_COMMANDS]
     assert lists["ru"][0]["description"] == "Главное меню"
+    # the admin's own list has every language too (a chat-scoped list beats the all-chats one)
+    admin_ru = [e["commands"] for e in entries if e["scope"]["type"] == "chat" and e["language_code"] == "ru"]
+    assert len(admin_ru) == 1 and admin_ru[0][0]["description"] == "Главное меню"
+    assert "blacklist" in [c["command"] for c in admin_ru[0]]
 
 
 async def test_every_menu_button_answers(harness: Harness) -> None:
@@ -166,6 +170,23 @@ async def test_positions_and_manual_close(harness: Harness) -> None:
     )
     # pressing the old confirmation again changes nothing
     assert "not found or is already closed" in (await chat.press(confirm, "Yes, close at market"))[0]["text"]
+
+
+async def test_many_positions_do_not_overflow_one_message(harness: Harness) -> None:
+    """50 open positions (the most the settings allow) list past Telegram's 4096-character limit: the
+    listing comes in several messages, every position in it, the close buttons with the last one."""
+    chat = harness.chat(1003)
+    await chat.send("/start")
+    user = await harness.user(1003)
+    assert user is not None
+    ids = [await add_position(harness.sessionmaker, user) for _ in range(50)]
+    replies = await chat.send("/positions", count=2)
+    assert all(len(r["text"]) <= 4096 for r in replies)
+    text = "\n".join(r["text"] for r in replies)
+    assert text.count("BTC/USDT long: 0.01 @ 50,000") == 50
+    buttons = [b["callback_data"] for row in replies[-1]["buttons"] for b in row]
+    assert len(buttons) == 50 and len(ids) == 50
+    assert "Something went wrong" not in text
 
 
 async def test_settings_by_buttons_and_by_text(harness: Harness) -> None:

@@ -161,3 +161,23 @@ async def test_revoked_key_is_marked_invalid_and_shown_in_status(harness: Harnes
     status = await chat.reply("/status")
     assert "Your Binance keys stopped working" in status and "Live mode without valid keys" in status
     assert "Binance: sbxK…WXYZ (not working)" in await chat.reply("/keys")
+
+
+async def test_a_secret_starting_with_a_slash_is_still_a_secret(harness: Harness) -> None:
+    """Base64 secrets may start with "/": such a message is the secret step's input (deleted, checked,
+    saved), not an unknown command that would end the step and leave the secret in the chat."""
+    slash_secret = "/sbxSECRET+98765432/10zyxwvuQRST="
+    await harness.exchange.create_account(API_KEY, slash_secret, {"USDT": "10"})
+    chat = harness.chat(2008)
+    await start_onboarding(chat)
+    await chat.send(API_KEY)
+    replies = await chat.send(slash_secret, count=2)
+    assert replies[-1]["text"] == "Saved your Binance keys: sbxK…WXYZ. They are stored encrypted."
+    assert slash_secret in [m.get("text") for m in await harness.tg.deleted(2008)]
+    assert slash_secret not in await all_bot_text(chat)
+    # outside the key steps, too, it is deleted as a secret rather than answered as a command
+    assert "looked like an API key or secret" in await chat.reply(slash_secret)
+    assert [m.get("text") for m in await harness.tg.deleted(2008)].count(slash_secret) == 2
+    # real commands still end an unfinished step
+    await chat.send("/keys")
+    assert "Unknown command" in await chat.reply("/sudo")
