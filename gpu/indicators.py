@@ -216,7 +216,25 @@ def pivots(high: Array, low: Array, period: int = 20, *, xp: ModuleType | None =
     return support, resistance
 
 
+# the price series each indicator takes, in call order (callers that hold a whole frame use this)
+INPUTS: dict[str, tuple[str, ...]] = {
+    "sma": ("close",),
+    "ema": ("close",),
+    "rsi": ("close",),
+    "macd": ("close",),
+    "bbands": ("close",),
+    "roc": ("close",),
+    "atr": ("high", "low", "close"),
+    "adx": ("high", "low", "close"),
+    "stoch": ("high", "low", "close"),
+    "obv": ("close", "volume"),
+    "rolling_vwap": ("high", "low", "close", "volume"),
+    "pivots": ("high", "low"),
+}
+
+
 __all__ = [
+    "INPUTS",
     "adx",
     "atr",
     "bbands",

@@ -13,24 +13,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from gpu.indicators import INPUTS
+
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IndicatorFn = Callable[..., Any]
-
-# the price series each gpu.indicators function takes, in call order
-INDICATOR_INPUTS: dict[str, tuple[str, ...]] = {
-    "sma": ("close",),
-    "ema": ("close",),
-    "rsi": ("close",),
-    "macd": ("close",),
-    "bbands": ("close",),
-    "roc": ("close",),
-    "atr": ("high", "low", "close"),
-    "adx": ("high", "low", "close"),
-    "stoch": ("high", "low", "close"),
-    "obv": ("close", "volume"),
-    "rolling_vwap": ("high", "low", "close", "volume"),
-    "pivots": ("high", "low"),
-}
 
 
 class MarketArrays(Protocol):
@@ -98,7 +84,7 @@ def compute_indicator(market: MarketArrays, name: str, **params: Any) -> Any:
     from gpu import indicators
 
     try:
-        inputs = INDICATOR_INPUTS[name]
+        inputs = INPUTS[name]
     except KeyError:
         raise ValueError(f"unknown indicator {name!r}") from None
     return getattr(indicators, name)(*(getattr(market, src) for src in inputs), **params)

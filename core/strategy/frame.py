@@ -17,22 +17,6 @@ from gpu import indicators as _ind
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
-# which price series each indicator of gpu/indicators.py takes, in call order
-_INPUTS: dict[str, tuple[str, ...]] = {
-    "sma": ("close",),
-    "ema": ("close",),
-    "rsi": ("close",),
-    "macd": ("close",),
-    "bbands": ("close",),
-    "roc": ("close",),
-    "atr": ("high", "low", "close"),
-    "adx": ("high", "low", "close"),
-    "stoch": ("high", "low", "close"),
-    "obv": ("close", "volume"),
-    "rolling_vwap": ("high", "low", "close", "volume"),
-    "pivots": ("high", "low"),
-}
-
 
 @dataclass
 class MarketFrame:
@@ -76,7 +60,7 @@ class MarketFrame:
         key = (name, source, tuple(sorted(params.items())))
         if key not in self._cache:
             try:
-                inputs = _INPUTS[name]
+                inputs = _ind.INPUTS[name]
             except KeyError:
                 raise ValueError(f"unknown indicator {name!r}") from None
             if source is not None:
