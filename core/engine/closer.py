@@ -50,10 +50,16 @@ class EngineCloser:
         engine = self._engine
         async with engine.sessionmaker() as s:
             [user_row] = await load_users(s, User.id == user_id)
-            positions, _ = await load_user_state(s, user_id)
+            positions, in_flight = await load_user_state(s, user_id)
             pos = next((p for p in positions if p.id == position_id), None)
             if pos is None:
                 raise UserError(N_("This position was not found or is already closed."))
+            if any(o.position_id == position_id for o in in_flight):
+                # an exit (a stop, a target) is on its way or unresolved: a second sell could sell twice
+                raise UserError(
+                    N_("The close order for {symbol} was not filled yet; you will get the fill here."),
+                    symbol=pos.symbol,
+                )
             account = await s.scalar(
                 select(ExchangeAccount).where(
                     ExchangeAccount.user_id == user_id,

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -31,9 +31,9 @@ from core.db.models import Fill, Mode, Order, OrderStatus, Position, PositionSta
 from core.db.types import utcnow
 from core.engine.ledger import Execution, entry_position, exit_effect
 from core.engine.notices import fmt, notify
-from core.engine.planner import Intent, Policy
+from core.engine.planner import Intent, Policy, unsendable_key
 from core.engine.snapshot import PositionRow, UserRow
-from core.exits import PositionState
+from core.exits import PositionState, on_price
 from core.risk import ZERO, MarketRules, dec
 from core.services.sql import insert_ignore
 
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 FINAL = (OrderStatus.closed, OrderStatus.canceled, OrderStatus.rejected)
 NEVER_REACHED = "never reached the exchange"
 AUTH_CODES = re.compile(r'"code"\s*:\s*-201[45]\b')
+MARKET_WIDE = re.compile(r"market is closed|invalid symbol", re.IGNORECASE)
 
 
 class KeysInvalid(Exception):
@@ -62,6 +63,14 @@ def is_auth_error(exc: BaseException) -> bool:
 
 def is_duplicate(exc: BaseException) -> bool:
     return isinstance(exc, ccxt.ExchangeError) and "Duplicate order" in str(exc)
+
+
+def is_market_wide(exc: BaseException) -> bool:
+    """The symbol itself is unusable (unknown, delisted, halted), not just this order's size or value.
+    ccxt binance reports a halted market as BadRequest (-1013 "Market is closed."), so read the text."""
+    if isinstance(exc, ccxt.BadSymbol | ccxt.MarketClosed):
+        return True
+    return isinstance(exc, ccxt.ExchangeError) and MARKET_WIDE.search(str(exc)) is not None
 
 
 def is_ambiguous(exc: BaseException) -> bool:
@@ -240,7 +249,9 @@ class LiveExecutor:
                     await self._reject(ctx, ref, "insufficient funds", notify_kind="insufficient_funds")
                     return OrderStatus.rejected
                 if isinstance(exc, ccxt.InvalidOrder | ccxt.BadSymbol | ccxt.BadRequest | ccxt.MarketClosed):
-                    if self._on_market_error is not None:
+                    # only a fault of the market itself skips the symbol for everyone; a refusal of this
+                    # order (a filter failure on its amount or value) stays this user's own
+                    if self._on_market_error is not None and is_market_wide(exc):
                         self._on_market_error(ctx.exchange, ref.symbol, f"{type(exc).__name__}: {exc}"[:200])
                     await self._reject(ctx, ref, f"{type(exc).__name__}", notify_kind="market_rules")
                     return OrderStatus.rejected
@@ -301,13 +312,21 @@ class LiveExecutor:
                 .values(status=OrderStatus.rejected, error=reason[:500], updated_at=utcnow())
             )
             if notify_kind is not None:
+                # an exit is decided again every tick (a new client order id each time): tell the user
+                # once per position and kind of refusal, not every 15 seconds
+                if ref.position_id is None:
+                    key = f"rejected:{ref.client_order_id}"
+                elif notify_kind == "market_rules":
+                    key = unsendable_key(ref.position_id)
+                else:
+                    key = f"rejected:pos{ref.position_id}:{notify_kind}"
                 await notify(
                     session,
                     user_id=ctx.user.id,
                     chat_id=ctx.user.telegram_id,
                     language=ctx.user.language,
                     kind=notify_kind,
-                    dedupe_key=f"rejected:{ref.client_order_id}",
+                    dedupe_key=key,
                     symbol=ref.symbol,
                     reason=reason,
                 )
@@ -434,7 +453,8 @@ class LiveExecutor:
         if intent is not None and intent.new_state is not None:
             new_state = intent.new_state
         elif row.leg.startswith("take_profit") and pos.amount - part.filled > 0:
-            new_state = PositionState.from_db(pos)
+            rules = ctx.rules.get(row.symbol) or MarketRules(row.symbol)
+            new_state = after_target(PositionState.from_db(pos), row.leg, part.average, self.policy, rules)
         else:
             new_state = None
         effect = exit_effect(prow, new_state, part, row.leg, now)
@@ -455,6 +475,24 @@ class LiveExecutor:
             pnl=fmt(effect.pnl.quantize(Decimal("0.01"))),
             quote=self.quote,
         )
+
+
+def after_target(
+    state: PositionState, leg: str, price: Decimal, policy: Policy, rules: MarketRules
+) -> PositionState:
+    """The position after its take-profit `leg` filled, when the plan that sent it is gone (settled by a
+    later job or by reconciliation): the ladder replayed at that target marks it done and moves the
+    stop (breakeven, trail) as the original decision did, so the target is never sold twice."""
+    try:
+        index = int(leg.rsplit("_", 1)[1]) - 1
+        target = state.targets[index]
+    except (ValueError, IndexError):
+        return state
+    new, _ = on_price(state, max(target.price, price), state.opened_at, policy.exits, rules)
+    if new is not None:
+        return new
+    done = tuple(replace(t, done=True) if i <= index else t for i, t in enumerate(state.targets))
+    return replace(state, targets=done)
 
 
 def _ref(row: Order) -> OrderRef:

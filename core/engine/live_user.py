@@ -20,7 +20,7 @@ from core.engine.accounts import ClientPool
 from core.engine.ledger import state_values
 from core.engine.live import KeysInvalid, LiveContext, LiveExecutor, is_auth_error, ref_of
 from core.engine.notices import notify
-from core.engine.planner import MarketView, Plan, Policy, plan_user
+from core.engine.planner import MarketView, Plan, Policy, plan_user, unsendable_key
 from core.engine.snapshot import AccountRow, OrderRow, PositionRow, UserRow, load_user_state
 from core.risk import ZERO, MarketRules, utc_day
 from core.strategy.book import SignalBook
@@ -125,9 +125,19 @@ class LiveUsers:
         return out
 
     async def _write_plan_extras(self, user: UserRow, plan: Plan, now: datetime) -> None:
-        if not plan.state_updates and not plan.daily_limit_notice:
+        if not plan.state_updates and not plan.daily_limit_notice and not plan.unsendable_exits:
             return
         async with self._sm() as session, session.begin():
+            for pos in plan.unsendable_exits:
+                await notify(
+                    session,
+                    user_id=user.id,
+                    chat_id=user.telegram_id,
+                    language=user.language,
+                    kind="market_rules",
+                    dedupe_key=unsendable_key(pos.id),
+                    symbol=pos.symbol,
+                )
             if plan.state_updates:
                 await session.execute(
                     update(Position), [state_values(p.id, s) for p, s in plan.state_updates]

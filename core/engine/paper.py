@@ -34,7 +34,7 @@ from core.db.types import utcnow
 from core.engine.bulk import insert_rows, table, update_rows
 from core.engine.ledger import Execution, entry_position, exit_effect, state_values
 from core.engine.notices import fmt, outbox_values
-from core.engine.planner import MarketView, Plan, Policy
+from core.engine.planner import MarketView, Plan, Policy, unsendable_key
 from core.engine.snapshot import BalanceRow, PositionRow, UserRow
 from core.fills import FillModel
 from core.risk import ZERO, utc_day
@@ -205,6 +205,17 @@ class PaperDesk:
                     )
             elif amount != row.free:
                 w.balance_updates.append({"id": row.id, "free": amount})
+        for pos in plan.unsendable_exits:
+            w.outbox.append(
+                outbox_values(
+                    user.id,
+                    user.telegram_id,
+                    user.language,
+                    "market_rules",
+                    unsendable_key(pos.id),
+                    symbol=pos.symbol,
+                )
+            )
         if plan.daily_limit_notice:
             day = utc_day(now)
             w.daily_notice_on = day
@@ -311,7 +322,8 @@ async def write_batch(
     except Exception as exc:
         if len(batch) == 1:
             log.warning("paper writes of user %s failed: %s", batch[0].user_id, exc)
-            return [], {batch[0].user_id: f"{type(exc).__name__}: {exc}"[:300]}
+            # only the kind goes on: it is told to the user and keys their once-a-day notice (no SQL text)
+            return [], {batch[0].user_id: type(exc).__name__}
     written: list[UserWrites] = []
     errors: dict[int, str] = {}
     for w in batch:  # isolate the failing user

@@ -72,7 +72,9 @@ class Plan:
     intents: list[Intent] = field(default_factory=list)
     state_updates: list[tuple[PositionRow, PositionState]] = field(default_factory=list)  # no order
     daily_limit_notice: bool = False
-    skipped: dict[str, str] = field(default_factory=dict)  # symbol -> why no entry
+    skipped: dict[str, str] = field(default_factory=dict)  # symbol -> why no entry (or exit)
+    # positions whose exit the market would refuse (dust): told once per position, see unsendable_key
+    unsendable_exits: list[PositionRow] = field(default_factory=list)
 
 
 def risk_settings(user: UserRow) -> RiskSettings:
@@ -104,8 +106,16 @@ def plan_exits(
         new, actions = on_price(
             state, price, now_ms, policy.exits, rules, exit_signal=pos.symbol in market.exit_symbols
         )
+        # on the step and within the market's minimums, or no order: an exit the exchange must refuse
+        # (dust under the minimum value) would be re-sent, refused and told every tick
+        amounts = [rules.floor_amount(a.amount) for a in actions]
+        problem = next((p for a in amounts if (p := rules.violation(a, price)) is not None), None)
+        if problem is not None:
+            plan.skipped[pos.symbol] = f"exit not sent: {problem}"
+            plan.unsendable_exits.append(pos)
+            continue
         left = state.amount
-        for action in actions:
+        for action, amount in zip(actions, amounts, strict=True):
             sid = exit_signal_id(pos.id, market.bucket_ms, left)
             plan.intents.append(
                 Intent(
@@ -113,7 +123,7 @@ def plan_exits(
                     kind="exit",
                     symbol=pos.symbol,
                     side="sell",
-                    amount=action.amount,
+                    amount=amount,
                     ref_price=price,
                     signal_id=sid,
                     leg=action.reason,
@@ -126,6 +136,12 @@ def plan_exits(
             left -= action.amount
         if not actions and new is not None and new is not state:
             plan.state_updates.append((pos, new))
+
+
+def unsendable_key(position_id: int) -> str:
+    """The dedupe key of "this position's exit breaks the market's rules", shared with the live
+    executor's refusals so the user hears it once per position, whichever found it first."""
+    return f"rejected:pos{position_id}:market_rules"
 
 
 def plan_entries(

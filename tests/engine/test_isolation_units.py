@@ -36,6 +36,8 @@ async def test_a_failing_user_does_not_cost_the_batch(sessionmaker) -> None:
     )
     assert [w.user_id for w in written] == [good]
     assert set(errors) == {999_999}  # no such user: the foreign key refuses only that row
+    # what the user is told (and their once-a-day notice key): the kind, never SQL or row values
+    assert errors[999_999] == "IntegrityError"
     async with sessionmaker() as s:
         assert list(await s.scalars(select(Order.client_order_id))) == ["tbgood"]
     again, errors = await write_batch(sessionmaker, [_writes(good, "tbgood")], NOW)
