@@ -192,6 +192,7 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
     candles; when it ends, every admin is told the numbers, promoted or not."""
     import logging
 
+    from core.engine.app import RETRAIN_HISTORY
     from core.services.errors import UserError
     from core.services.l10n import N_
     from core.training import TrainSettings, train_and_maybe_promote
@@ -207,7 +208,9 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
         from core.services.outbox import enqueue
 
         try:
-            frame = await engine.market.refresh(engine.primary, None, settings.timeframe, history=3000)
+            frame = await engine.market.refresh(
+                engine.primary, None, settings.timeframe, history=RETRAIN_HISTORY
+            )
             report = await train_and_maybe_promote(frame, TrainSettings.from_settings(settings), sessionmaker)
             text = report.text()
         except Exception as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -45,6 +45,7 @@ from core.risk import ZERO, dec
 from core.vault import KeyVault
 
 log = logging.getLogger(__name__)
+RETRAIN_HISTORY = 3000  # candles per symbol the scheduled retraining trains on
 
 
 class Engine:
@@ -133,7 +134,10 @@ class Engine:
             ex: make_client(ex, api_url=settings.exchange_api_url, rate_limit=rate_limit) for ex in exchanges
         }
         stage = build_stage(
-            clients, redis_url=settings.redis_url, rules=UniverseRules(quote=settings.quote_currency)
+            clients,
+            redis_url=settings.redis_url,
+            rules=UniverseRules(quote=settings.quote_currency),
+            max_candles=RETRAIN_HISTORY,  # the cycle needs 300; retraining reads the most
         )
         return cls(settings, sessionmaker, vault, stage, None, model, exchanges=exchanges)
 
@@ -246,7 +250,7 @@ class Engine:
                 markets[ex] = cm
             stats.candle_time = markets[self.primary].candle_time if self.primary in markets else None
         with stats.stage("users"):
-            await asyncio.gather(
+            await _all_awaited(
                 self._paper_stage(snap, markets.get(self.primary), stats, now, entries=True),
                 self._live_stage(snap, markets, stats, entries=True),
             )
@@ -464,7 +468,7 @@ class Engine:
                 return stats
             stats.candle_time = bucket
             sent_before = self.executor.sent
-            await asyncio.gather(
+            await _all_awaited(
                 self._paper_stage(snap, views.get(self.primary), stats, now, entries=False),
                 self._live_stage(snap, views, stats, entries=False),
             )
@@ -472,6 +476,15 @@ class Engine:
             stats.finished_at = self.clock()
             self.last_watch = stats
             return stats
+
+
+async def _all_awaited(*jobs: Awaitable[Any]) -> None:
+    """Run the paper and live stages together; if one fails, the other still finishes inside the
+    cycle lock before the error goes up (no job may outlive its cycle)."""
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _build_views(cm: CycleMarket, groups: set[tuple[str, ...]]) -> None:

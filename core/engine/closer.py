@@ -90,6 +90,11 @@ class EngineCloser:
             closes=True,
         )
         status = await engine.executor.execute(ctx, intent)
+        if status in (OrderStatus.rejected, OrderStatus.canceled):
+            raise UserError(
+                N_("The exchange refused to close {symbol}. Check your balance there with /balance."),
+                symbol=pos.symbol,
+            )
         if status != OrderStatus.closed:
             raise UserError(
                 N_("The close order for {symbol} was not filled yet; you will get the fill here."),

@@ -201,8 +201,10 @@ def build_stage(
     concurrency: int = 16,
     problematic: ProblematicSymbols | None = None,
     clock: Callable[[], int] | None = None,
+    max_candles: int = 10_000,
 ) -> MarketStage:
-    """A stage over one public client per exchange, cached in Redis when `redis_url` is set."""
+    """A stage over one public client per exchange, cached in Redis when `redis_url` is set.
+    `max_candles` bounds what each series keeps (memory and Redis traffic grow with it)."""
     from core.market.candle_cache import MemoryCandleCache, RedisCandleCache
 
     stores = {
@@ -212,6 +214,7 @@ def build_stage(
             cache=RedisCandleCache(redis_url) if redis_url else MemoryCandleCache(),
             concurrency=concurrency,
             backoff=RequestBackoff(),
+            max_candles=max_candles,
         )
         for ex, client in clients.items()
     }
