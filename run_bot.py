@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""The one entry point: `run` (default), `sandbox`, `backtest`, `train`, `db ...`, `keys ...`, `worker`.
+"""The one entry point: `run` (default), `sandbox`, `backtest`, `train`, `models ...`, `db ...`,
+`keys ...`, `worker`.
 
 Only this file wires the layers together (core, gpu, ml, bot, sandbox).
 """
@@ -16,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from core.config import ROOT, ConfigError, Settings, load_settings
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 class NotBuiltYet(Exception):
@@ -396,7 +395,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    raise NotBuiltYet("scale-out workers are not built yet")
+    raise NotBuiltYet(
+        "scale-out workers (per-user jobs over Redis Streams) are not built yet; `run` handles every user"
+    )
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
