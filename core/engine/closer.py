@@ -12,14 +12,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db.models import ExchangeAccount, Mode, OrderStatus, Position, User
 from core.engine.ids import client_order_id
 from core.engine.market_view import rules_for
 from core.engine.planner import Intent
-from core.engine.snapshot import AccountRow, load_user_state, load_users
+from core.engine.snapshot import live_accounts, load_user_state, load_users
 from core.services.errors import UserError
 from core.services.l10n import N_
 from core.services.positions import CloseResult, PaperPositionCloser, owned_open_position
@@ -60,18 +59,12 @@ class EngineCloser:
                     N_("The close order for {symbol} was not filled yet; you will get the fill here."),
                     symbol=pos.symbol,
                 )
-            account = await s.scalar(
-                select(ExchangeAccount).where(
-                    ExchangeAccount.user_id == user_id,
-                    ExchangeAccount.exchange == pos.exchange,
-                    ExchangeAccount.valid.is_(True),
-                )
-            )
+            accounts = await live_accounts(s, ExchangeAccount.user_id == user_id, [pos.exchange])
+            account = accounts.get(user_id)
             if account is None:
                 raise UserError(N_("Live mode needs valid exchange keys. Add them with /keys first."))
-            row = AccountRow(account.id, user_id, account.exchange, account.key_version, account.updated_at)
         rules = rules_for(await engine.market.registry.get(pos.exchange), [pos.symbol])
-        ctx = await engine.live.context(user_row, row, rules)
+        ctx = await engine.live.context(user_row, account, rules)
         price = await self._prices.last_price(pos.symbol) or pos.entry_price
         signal = f"manual:{pos.id}:{pos.amount}"  # what is left after a partial close is a new order
         intent = Intent(

@@ -24,7 +24,7 @@ from core.db.types import utcnow
 from core.engine.live import KeysInvalid, ref_of
 from core.engine.live_user import LiveUsers
 from core.engine.notices import notify
-from core.engine.snapshot import IN_FLIGHT, AccountRow, OrderRow, load_users
+from core.engine.snapshot import IN_FLIGHT, AccountRow, OrderRow, live_accounts, load_users
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +83,7 @@ async def reconcile(
         if not user_ids:
             return {}
         users = {u.id: u for u in await load_users(session, User.id.in_(user_ids))}
-        accounts: dict[int, AccountRow] = {}
-        for r in await session.execute(
-            select(
-                ExchangeAccount.id,
-                ExchangeAccount.user_id,
-                ExchangeAccount.exchange,
-                ExchangeAccount.key_version,
-                ExchangeAccount.updated_at,
-            )
-            .where(
-                ExchangeAccount.user_id.in_(user_ids),
-                ExchangeAccount.valid.is_(True),
-                ExchangeAccount.exchange.in_(exchanges),
-            )
-            .order_by(ExchangeAccount.updated_at, ExchangeAccount.id)
-        ):
-            accounts[r[1]] = AccountRow(*r)
+        accounts = await live_accounts(session, ExchangeAccount.user_id.in_(user_ids), exchanges)
 
     bound = asyncio.Semaphore(concurrency)
     stamp = int(utcnow().timestamp())

@@ -7,6 +7,7 @@ queries and a few megabytes, never one query per user.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -153,6 +154,22 @@ def _user_row(r: Any) -> UserRow:
     return UserRow(*r[:11], tuple(r[11] or ("sma_cross",)), r[12])  # type: ignore[call-arg]
 
 
+async def live_accounts(session: AsyncSession, users: Any, exchanges: Sequence[str]) -> dict[int, AccountRow]:
+    """Each user's live account: the most recently updated valid one on an exchange the engine trades."""
+    rows = await session.execute(
+        select(
+            ExchangeAccount.id,
+            ExchangeAccount.user_id,
+            ExchangeAccount.exchange,
+            ExchangeAccount.key_version,
+            ExchangeAccount.updated_at,
+        )
+        .where(users, ExchangeAccount.valid.is_(True), ExchangeAccount.exchange.in_(exchanges))
+        .order_by(ExchangeAccount.updated_at, ExchangeAccount.id)
+    )
+    return {r[1]: AccountRow(*r) for r in rows}  # later (newer) rows win
+
+
 async def load_users(session: AsyncSession, where: Any) -> list[UserRow]:
     rows = await session.execute(select(*USER_COLS).where(where).order_by(User.id))
     return [_user_row(r) for r in rows]
@@ -214,24 +231,7 @@ async def load_snapshot(session: AsyncSession, now: datetime, exchanges: tuple[s
     ):
         snap.balances[uid][cur] = BalanceRow(bid, free, used)
 
-    # the live account: the most recently updated valid account on an exchange the engine trades
-    acc_rows = await session.execute(
-        select(
-            ExchangeAccount.id,
-            ExchangeAccount.user_id,
-            ExchangeAccount.exchange,
-            ExchangeAccount.key_version,
-            ExchangeAccount.updated_at,
-        )
-        .where(
-            ExchangeAccount.valid.is_(True),
-            ExchangeAccount.exchange.in_(exchanges),
-            ExchangeAccount.user_id.in_(active),
-        )
-        .order_by(ExchangeAccount.updated_at, ExchangeAccount.id)
-    )
-    for r in acc_rows:
-        snap.accounts[r[1]] = AccountRow(*r)  # later (newer) rows win
+    snap.accounts = await live_accounts(session, ExchangeAccount.user_id.in_(active), exchanges)
 
     start = day_start(now)
     for uid, pnl in await select_rows(
