@@ -11,21 +11,22 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db.models import ExchangeAccount, Mode, OrderStatus, Position, User
+from core.db.models import ExchangeAccount, Mode, Order, OrderStatus, Position, User
 from core.db.types import utcnow
 from core.engine.accounts import ClientPool
 from core.engine.ledger import state_values
 from core.engine.live import KeysInvalid, LiveContext, LiveExecutor, is_auth_error, ref_of
 from core.engine.notices import notify
-from core.engine.planner import MarketView, Plan, Policy, plan_user, unsendable_key
+from core.engine.planner import Intent, MarketView, Plan, Policy, plan_user, unsendable_key
 from core.engine.snapshot import AccountRow, OrderRow, PositionRow, UserRow, load_user_state
 from core.risk import ZERO, MarketRules, utc_day
 from core.strategy.book import SignalBook
 
 log = logging.getLogger(__name__)
+EXIT_RETRY_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -119,10 +120,29 @@ class LiveUsers:
             user, book if entries else None, positions, orders, free, realized_today, view, self.policy
         )
         await self._write_plan_extras(user, plan, view.now)
+        waiting = await self._refused_recently(plan.intents)
         for intent in plan.intents:
+            if intent.position is not None and intent.position.id in waiting:
+                continue
             await self.executor.execute(ctx, intent)
             out.orders += 1
         return out
+
+    async def _refused_recently(self, intents: list[Intent]) -> set[int]:
+        """Positions whose last exit the exchange refused a short while ago (say the coins were sold
+        by hand): asking again every tick would only flood the exchange and the orders table."""
+        ids = {i.position.id for i in intents if i.kind == "exit" and i.position is not None}
+        if not ids:
+            return set()
+        async with self._sm() as session:
+            rows = await session.scalars(
+                select(Order.position_id).where(
+                    Order.position_id.in_(ids),
+                    Order.status == OrderStatus.rejected,
+                    Order.updated_at >= utcnow() - EXIT_RETRY_AFTER,  # rows are stamped on the wall clock
+                )
+            )
+            return {r for r in rows if r is not None}
 
     async def _write_plan_extras(self, user: UserRow, plan: Plan, now: datetime) -> None:
         if not plan.state_updates and not plan.daily_limit_notice and not plan.unsendable_exits:
