@@ -136,8 +136,9 @@ async def test_a_refused_exit_is_told_once_not_every_tick(exchange_server, sessi
                 )
             )
         )
-    assert sells == [OrderStatus.rejected] * 3  # each tick tries again (the coins may come back) ...
-    assert told == ["insufficient_funds"]  # ... but the user hears about it once
+    # tried once; the next ticks wait (core.engine.live_user.EXIT_RETRY_AFTER) instead of asking again
+    assert sells == [OrderStatus.rejected]
+    assert told == ["insufficient_funds"]  # and the user hears about it once
 
 
 async def test_a_manual_close_never_races_an_exit_in_flight(exchange_server, sessionmaker, engines) -> None:
