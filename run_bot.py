@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """The one entry point: `run` (default), `sandbox`, `backtest`, `train`, `models ...`, `db ...`,
-`keys ...`, `worker`.
+`keys ...`, `apikey ...`, `worker`.
 
 Only this file wires the layers together (core, gpu, ml, bot, sandbox).
 """
@@ -68,6 +68,41 @@ def cmd_keys(args: argparse.Namespace) -> int:
             for line in report.failures:
                 print(f"  {line}", file=sys.stderr)
             return 1 if report.failures else 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+# ---------------------------------------------------------------- apikey
+def cmd_apikey(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from sqlalchemy import select
+
+    from core.db.models import User
+    from core.db.session import make_engine, make_sessionmaker
+    from core.services import api_keys
+
+    async def go() -> int:
+        engine = make_engine(args.database_url or settings.database_url)
+        try:
+            sm = make_sessionmaker(engine)
+            async with sm() as s, s.begin():
+                if args.apikey_command == "revoke":
+                    if not await api_keys.revoke(s, args.prefix):
+                        print(f"apikey: no live key with prefix {args.prefix}", file=sys.stderr)
+                        return 1
+                    print(f"revoked API key {args.prefix}")
+                    return 0
+                user = await s.scalar(select(User).where(User.telegram_id == args.telegram_id))
+                if user is None:
+                    who = f"Telegram id {args.telegram_id}"
+                    print(f"apikey: no user with {who} (they must /start the bot first)", file=sys.stderr)
+                    return 1
+                key = await api_keys.create(s, user, args.name)
+            print(f"API key for Telegram user {args.telegram_id} (shown once; revoke with its prefix):")
+            print(key)
+            return 0
         finally:
             await engine.dispose()
 
@@ -159,7 +194,12 @@ async def run_app(
     engine = Engine.from_settings(settings, sessionmaker, vault, model, rate_limit=market_rate_limit)
     retrain = _retrainer(settings, sessionmaker, engine)
     driver: asyncio.Task[Any] | None = None
+    api: Any = None
     try:
+        if settings.api_port is not None:
+            from bot.api import build_api, start_api
+
+            api = await start_api(build_api(sessionmaker, settings), settings.api_host, settings.api_port)
         if drive_cycles is None:
             await engine.start()
             _schedule_jobs(settings, engine, sessionmaker, retrain)
@@ -181,6 +221,8 @@ async def run_app(
     finally:
         if driver is not None:
             driver.cancel()
+        if api is not None:
+            await api.stop()
         await engine.stop()
         await db.dispose()
     return 0
@@ -482,6 +524,17 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     kp = ksub.add_parser("check", help="decrypt every stored key and report failures (never prints secrets)")
     kp.add_argument("--database-url", help="override DATABASE_URL")
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("apikey", help="keys for the read-only HTTP API (API_PORT)")
+    asub = p.add_subparsers(dest="apikey_command", metavar="ACTION", required=True)
+    ap = asub.add_parser("create", help="create a key for a user and print it once")
+    ap.add_argument("--telegram-id", type=int, required=True, help="the user's Telegram id")
+    ap.add_argument("--name", default="default", help="a label for the key")
+    ap.add_argument("--database-url", help="override DATABASE_URL")
+    ap = asub.add_parser("revoke", help="revoke a key by its prefix (the 8 characters after tb_)")
+    ap.add_argument("prefix")
+    ap.add_argument("--database-url", help="override DATABASE_URL")
+    p.set_defaults(func=cmd_apikey)
     return parser
 
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     user_timeout_seconds: float = Field(default=30.0, gt=0)
     retrain_cron_day: str = "sun"
     log_level: str = "INFO"
+    api_host: str = "127.0.0.1"
+    api_port: int | None = Field(default=None, ge=1, le=65535)  # unset: the HTTP API is off
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -165,6 +165,9 @@ def test_cli_bad_setting_is_one_line_without_traceback() -> None:
         ["models", "list"],
         ["models", "activate"],
         ["models", "rollback"],
+        ["apikey"],
+        ["apikey", "create"],
+        ["apikey", "revoke"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
