@@ -231,6 +231,7 @@ async def run_app(
 def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[], Awaitable[str]]:
     """`/retrain` and the weekly job: start training in a separate process on the market's recent
     candles; when it ends, every admin is told the numbers, promoted or not."""
+    import itertools
     import logging
 
     from core.engine.app import RETRAIN_HISTORY
@@ -240,7 +241,7 @@ def _retrainer(settings: Settings, sessionmaker: Any, engine: Any) -> Callable[[
 
     log = logging.getLogger("retrain")
     running: set[asyncio.Task[None]] = set()
-    runs = iter(range(1, 1 << 30))
+    runs = itertools.count(1)
 
     async def train_and_tell() -> None:
         from sqlalchemy import select

@@ -15,11 +15,6 @@ def money(value: Decimal | None, places: int = 2) -> str:
     return "—" if value is None else fmt_money(value, places)
 
 
-def signed(value: Decimal) -> str:
-    text = fmt_money(value)
-    return text if value < 0 else f"+{text}"
-
-
 def price(value: Decimal | None) -> str:
     if value is None:
         return "—"

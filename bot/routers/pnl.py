@@ -16,8 +16,8 @@ from bot.callbacks import MenuCB, PnlCB
 from bot.charts import equity_png
 from bot.deps import BotDeps
 from bot.reply import Reply
-from bot.texts import signed
 from core.db.models import User
+from core.services.deposit import signed
 from core.services.parsing import Period, parse_period
 from core.services.pnl import pnl_summary
 

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import MenuCB, PosCB
 from bot.deps import BotDeps
 from bot.reply import Reply
-from bot.texts import price, signed
+from bot.texts import price
 from core.db.models import User
+from core.services.deposit import signed
 from core.services.positions import owned_open_position, position_views
 
 

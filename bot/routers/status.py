@@ -12,8 +12,9 @@ from bot.callbacks import MenuCB
 from bot.deps import BotDeps
 from bot.reply import Reply
 from bot.routers.mode import mode_name
-from bot.texts import money, signed, when
+from bot.texts import money, when
 from core.db.models import User
+from core.services.deposit import signed
 from core.services.status import user_status
 
 

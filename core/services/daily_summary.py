@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db.models import Position, PositionStatus, User
-from core.services.deposit import fmt_money
+from core.services.deposit import signed
 from core.services.notifications import notify
 
 
@@ -60,7 +60,7 @@ async def queue_daily_summaries(sessionmaker: async_sessionmaker[AsyncSession], 
                 user,
                 "daily_summary",
                 f"daily:{user.id}:{day.isoformat()}",
-                pnl=("+" if total >= 0 else "") + fmt_money(total),
+                pnl=signed(total),
                 quote=quote,
                 trades=len(pnls),
                 open=open_counts.get(user.id, 0),

@@ -35,3 +35,9 @@ def fmt_money(value: Decimal, places: int = 2) -> str:
     if value != 0 and abs(value) < Decimal(1).scaleb(-places):
         return format(value.normalize(), "f")
     return f"{value.quantize(Decimal(1).scaleb(-places)):,f}"
+
+
+def signed(value: Decimal) -> str:
+    """fmt_money with an explicit sign for gains: "+12.50", "-3.00"."""
+    text = fmt_money(value)
+    return text if value < 0 else f"+{text}"
